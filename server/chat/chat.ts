@@ -1,0 +1,47 @@
+// What the edges (HTTP, TCP) see of the chat: one small interface, so the single-node store
+// (ring buffer + journal + worker pool) and the Redis cluster store are interchangeable.
+import type { ChangeSet, ChatMessage } from '../../protocol/message.js';
+
+export interface Session {
+  token: string;
+  username: string;
+}
+
+/** A change as it is published to live subscribers, in cursor order. */
+export type LiveChange =
+  | { kind: 'message'; cursor: number; message: ChatMessage }
+  | { kind: 'delete'; cursor: number; id: number };
+
+export interface SendResult {
+  message: ChatMessage;
+  /** True when this clientId was already used by this user: `message` is the original. */
+  duplicate: boolean;
+}
+
+export interface Chat {
+  /** Creates a session for a valid username; throws INVALID_USERNAME. */
+  login(username: unknown): Promise<Session>;
+  /** The live session behind a token, or undefined. */
+  lookup(token: string): Promise<Session | undefined>;
+  /** Ends a session everywhere; ending an unknown one is not an error. */
+  logout(token: string): Promise<void>;
+
+  /** Validates and stores a message; resolves once it is durable. Throws TEXT_*, RATE_LIMITED. */
+  send(username: string, text: unknown, clientId: unknown): Promise<SendResult>;
+  /** Deletes one's own message; throws FORBIDDEN or NOT_FOUND. */
+  delete(username: string, messageId: number): Promise<{ cursor: number }>;
+
+  /** The newest cursor readers can see. */
+  readonly cursor: number;
+  /** Everything that changed after `cursor`, at most `limit` changes. */
+  changesAfter(cursor: number, limit: number): ChangeSet;
+  /** The newest `limit` messages before message `before` (or the newest overall), oldest first. */
+  history(before: number | undefined, limit: number): ChangeSet;
+  /** Calls `listener` for every change published from now on, in order. Returns unsubscribe. */
+  subscribe(listener: (change: LiveChange) => void): () => void;
+
+  /** True when the store and its workers answer (health checks). */
+  isHealthy(): Promise<boolean>;
+  /** Stops accepting writes, finishes those in flight, flushes to disk. */
+  close(): Promise<void>;
+}
