@@ -37,7 +37,9 @@ export interface ReplyBodies {
   send: { message: ChatMessage; duplicate: boolean };
   delete: { cursor: number };
   history: { messages: ChatMessage[]; deleted: number[]; last: number };
-  subscribe: { last: number };
+  /** `last`: the cursor pushes continue after. `missed`: the requested cursor was older than
+   *  anything the server still keeps, so the backlog pushed starts at the oldest kept change. */
+  subscribe: { last: number; missed: boolean };
   unsubscribe: Record<string, never>;
   ping: { time: string };
 }

@@ -1,7 +1,7 @@
 // Bundles the Preact client: minified, content-hashed assets with source maps, index.html
 // pointing at them, and .gz/.br copies made once here so the server never compresses per request.
 import { build } from 'esbuild';
-import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, unlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
@@ -33,6 +33,7 @@ export async function buildWebClient(root) {
     logLevel: 'warning',
   });
 
+  const current = new Set(Object.keys(result.metafile.outputs).map((file) => join(root, file)));
   const outputs = Object.keys(result.metafile.outputs).filter((file) => !file.endsWith('.map'));
   const script = outputs.find((file) => file.endsWith('.js'));
   const stylesheet = outputs.find((file) => file.endsWith('.css'));
@@ -43,6 +44,12 @@ export async function buildWebClient(root) {
   await writeFile(join(out, 'index.html'), html);
   for (const file of await readdir(join(source, 'public')).catch(() => [])) {
     await copyFile(join(source, 'public', file), join(out, file));
+  }
+
+  // Assets of earlier builds go (their names carry an old hash); nothing refers to them now.
+  for (const file of await listFiles(join(out, 'assets'))) {
+    const original = file.replace(/\.(gz|br)$/, '');
+    if (!current.has(original)) await unlink(file).catch(() => {});
   }
 
   let gzippedTotal = 0;

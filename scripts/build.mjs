@@ -3,7 +3,7 @@
 // `import.meta.url` points where it would in the source and Piscina finds its task files), and
 // bundling the web client into dist/web with content-hashed, pre-compressed assets.
 import { build } from 'esbuild';
-import { readdir, rm, mkdir } from 'node:fs/promises';
+import { readdir, rm, mkdir, unlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildWebClient } from './build-web.mjs';
@@ -31,12 +31,17 @@ async function listSources(dir) {
   return found;
 }
 
+async function listFiles(dir) {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
+  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath ?? entry.path, entry.name));
+}
+
 const started = performance.now();
-await rm(join(root, 'dist'), { recursive: true, force: true });
 await mkdir(join(root, 'dist'), { recursive: true });
 
 const entryPoints = (await Promise.all(nodeTrees.map(listSources))).flat();
-await build({
+const result = await build({
+  metafile: true,
   absWorkingDir: root,
   entryPoints,
   outdir: 'dist',
@@ -50,6 +55,15 @@ await build({
   jsx: 'automatic',
   jsxImportSource: 'preact',
 });
+
+// Files of removed sources are pruned instead of wiping dist/ first, so a build never pulls
+// files from under a server or test that is running from dist/ at that moment.
+const produced = new Set(Object.keys(result.metafile.outputs).map((file) => join(root, file)));
+for (const tree of nodeTrees) {
+  for (const file of await listFiles(join(root, 'dist', tree))) {
+    if (!produced.has(file)) await unlink(file).catch(() => {});
+  }
+}
 
 const web = await buildWebClient(root);
 const seconds = ((performance.now() - started) / 1000).toFixed(1);

@@ -1,0 +1,147 @@
+// Flags and environment variables -> one checked, typed Config. Every flag has an environment
+// variable (PARLEY_ + the flag in upper snake case); a flag wins over the environment.
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+export interface Config {
+  host: string;
+  tcpPort: number;
+  httpPort: number;
+  /** null: metrics on the HTTP port; 0 or more: a separate listener; 'off': no /metrics. */
+  metricsPort: number | null | 'off';
+  workers: number;
+  /** null with --memory: nothing is written to disk (no journal, no sessions file, no PID file). */
+  dataDir: string | null;
+  /** null: no chat.log; '-': stderr. */
+  logFile: string | null;
+  /** Ring slots (messages + deletions kept) and text arena size. */
+  capacity: number;
+  arenaBytes: number;
+  /** Messages per user per second (burst of 3x); 0 turns the limit off. */
+  rateLimit: number;
+  /** Mark cookies Secure (TLS terminated by a proxy in front). */
+  secureCookies: boolean;
+  /** Extra origins allowed to call the API from a browser, besides the server's own. */
+  allowedOrigins: string[];
+  /** Most TCP + SSE + long-poll clients at once. */
+  maxClients: number;
+  /** redis://host:port/db to join a cluster; null for the embedded single-node store. */
+  cluster: string | null;
+  /** Node name in a cluster (logs, metrics); defaults to host:httpPort. */
+  nodeName: string | null;
+  /** Folder holding the built web client. */
+  webRoot: string;
+}
+
+export class ConfigError extends Error {}
+
+const FLAGS = {
+  host: { type: 'string', env: 'PARLEY_HOST', help: 'address to listen on', default: '0.0.0.0' },
+  'tcp-port': { type: 'string', env: 'PARLEY_TCP_PORT', help: 'TCP chat protocol port', default: '8783' },
+  'http-port': { type: 'string', env: 'PARLEY_HTTP_PORT', help: 'HTTP API and web client port', default: '8784' },
+  'metrics-port': {
+    type: 'string',
+    env: 'PARLEY_METRICS_PORT',
+    help: "separate port for /metrics, or 'off' (default: on the HTTP port)",
+    default: '',
+  },
+  workers: { type: 'string', env: 'PARLEY_WORKERS', help: 'worker threads (0 runs tasks inline)', default: '' },
+  'data-dir': { type: 'string', env: 'PARLEY_DATA_DIR', help: 'journal, sessions and PID file', default: './data' },
+  memory: { type: 'boolean', env: 'PARLEY_MEMORY', help: 'keep everything in memory, write nothing to disk', default: false },
+  log: { type: 'string', env: 'PARLEY_LOG', help: "activity log file, '-' for stderr, 'off' for none", default: 'chat.log' },
+  capacity: { type: 'string', env: 'PARLEY_CAPACITY', help: 'messages and deletions kept in memory', default: '131072' },
+  'arena-mb': { type: 'string', env: 'PARLEY_ARENA_MB', help: 'shared memory for message texts, MiB', default: '64' },
+  'rate-limit': { type: 'string', env: 'PARLEY_RATE_LIMIT', help: 'messages per user per second, 0 for no limit', default: '20' },
+  'secure-cookies': { type: 'boolean', env: 'PARLEY_SECURE_COOKIES', help: 'mark session cookies Secure (behind TLS)', default: false },
+  'allow-origin': { type: 'string', env: 'PARLEY_ALLOW_ORIGIN', help: 'comma-separated extra origins allowed to call the API', default: '' },
+  'max-clients': { type: 'string', env: 'PARLEY_MAX_CLIENTS', help: 'most connected clients at once', default: '50000' },
+  cluster: { type: 'string', env: 'PARLEY_CLUSTER', help: 'redis://host:port/db to share one chat between nodes', default: '' },
+  'node-name': { type: 'string', env: 'PARLEY_NODE_NAME', help: 'this node’s name in a cluster', default: '' },
+  help: { type: 'boolean', env: '', help: 'show this help', default: false },
+} as const;
+
+type FlagName = keyof typeof FLAGS;
+
+export function usage(): string {
+  const lines = ['Usage: parley [options]', '', 'Options (each also from its environment variable):'];
+  for (const [name, flag] of Object.entries(FLAGS)) {
+    const left = `  --${name}${flag.type === 'string' ? ' VALUE' : ''}`;
+    const def = flag.default === '' || flag.default === false ? '' : ` (default ${flag.default})`;
+    const env = flag.env ? `  [${flag.env}]` : '';
+    lines.push(`${left.padEnd(24)} ${flag.help}${def}${env}`);
+  }
+  return lines.join('\n');
+}
+
+/** Parses argv + env; throws ConfigError with a sentence to show the user. Returns null for --help. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): Config | null {
+  const options = Object.fromEntries(
+    Object.entries(FLAGS).map(([name, flag]) => [name, { type: flag.type }]),
+  ) as Record<FlagName, { type: 'string' | 'boolean' }>;
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message}. Run with --help to see the options.`);
+  }
+  if (values.help) return null;
+
+  const get = (name: FlagName): string => {
+    const flag = FLAGS[name];
+    const value = values[name] ?? (flag.env ? env[flag.env] : undefined);
+    if (value === undefined) return String(flag.default);
+    return String(value);
+  };
+  const bool = (name: FlagName): boolean => {
+    const value = get(name);
+    if (value === 'true' || value === '1' || value === 'yes') return true;
+    if (value === 'false' || value === '0' || value === 'no' || value === '') return false;
+    throw new ConfigError(`--${name} must be true or false, not "${value}".`);
+  };
+  const int = (name: FlagName, min: number, max: number): number => {
+    const raw = get(name);
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || value < min || value > max) {
+      throw new ConfigError(`--${name} must be a whole number from ${min} to ${max}, not "${raw}".`);
+    }
+    return value;
+  };
+
+  const memory = bool('memory');
+  const log = get('log');
+  const metrics = get('metrics-port');
+  const workersRaw = get('workers');
+  const cluster = get('cluster').trim();
+  if (cluster && !/^rediss?:\/\//.test(cluster)) {
+    throw new ConfigError(`--cluster must be a redis:// or rediss:// URL, not "${cluster}".`);
+  }
+  const origins = get('allow-origin')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  for (const origin of origins) {
+    if (!/^https?:\/\/[^/]+$/.test(origin)) {
+      throw new ConfigError(`--allow-origin takes origins like https://chat.example.com, not "${origin}".`);
+    }
+  }
+
+  return {
+    host: get('host'),
+    tcpPort: int('tcp-port', 0, 65535),
+    httpPort: int('http-port', 0, 65535),
+    metricsPort: metrics === '' ? null : metrics === 'off' ? 'off' : int('metrics-port', 0, 65535),
+    workers: workersRaw === '' ? availableParallelism() : int('workers', 0, 256),
+    dataDir: memory ? null : resolve(cwd, get('data-dir')),
+    logFile: log === 'off' ? null : log === '-' ? '-' : resolve(cwd, log),
+    capacity: int('capacity', 16, 16_777_216),
+    arenaBytes: int('arena-mb', 1, 4096) * 1024 * 1024,
+    rateLimit: int('rate-limit', 0, 1_000_000),
+    secureCookies: bool('secure-cookies'),
+    allowedOrigins: origins,
+    maxClients: int('max-clients', 1, 10_000_000),
+    cluster: cluster || null,
+    nodeName: get('node-name') || null,
+    webRoot: resolve(new URL('../web', import.meta.url).pathname),
+  };
+}

@@ -1,0 +1,149 @@
+// Every Prometheus metric Parley exports (GET /metrics), in one registry the edges record into.
+// Gauges that are cheap to read on demand (ring fill, connected clients, pool queue) use
+// `collect` callbacks instead of being kept up to date on every change.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type Transport = 'tcp' | 'sse' | 'longpoll';
+
+export interface GaugeSources {
+  /** Messages and deletions the ring holds, and its capacity. */
+  ring(): { used: number; capacity: number; arenaUsedBytes: number; arenaBytes: number };
+  /** Connected clients by transport. */
+  clients(): Record<Transport, number>;
+  /** Piscina queue length and utilisation (0..1); zeros when running inline. */
+  pool(): { queued: number; utilization: number; threads: number };
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly httpRequests = new Counter({
+    name: 'parley_http_requests_total',
+    help: 'HTTP requests answered, by route and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly httpDuration = new Histogram({
+    name: 'parley_http_request_duration_seconds',
+    help: 'Time from request to response end, by route (long-polls and streams excluded).',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+
+  readonly tcpFrames = new Counter({
+    name: 'parley_tcp_requests_total',
+    help: 'TCP protocol requests answered, by operation and outcome (ok or an error code).',
+    labelNames: ['op', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly messagesSent = new Counter({
+    name: 'parley_messages_sent_total',
+    help: 'Messages stored (idempotent retries not counted).',
+    registers: [this.registry],
+  });
+
+  readonly messagesDeleted = new Counter({
+    name: 'parley_messages_deleted_total',
+    help: 'Messages deleted.',
+    registers: [this.registry],
+  });
+
+  readonly logins = new Counter({
+    name: 'parley_logins_total',
+    help: 'Sessions created, by transport.',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+
+  readonly journalFsync = new Histogram({
+    name: 'parley_journal_fsync_seconds',
+    help: 'Duration of each group-committed journal fsync.',
+    buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+    registers: [this.registry],
+  });
+
+  readonly journalBatch = new Histogram({
+    name: 'parley_journal_batch_records',
+    help: 'Records made durable by one fsync (group commit size).',
+    buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000],
+    registers: [this.registry],
+  });
+
+  readonly slowConsumers = new Counter({
+    name: 'parley_slow_consumers_disconnected_total',
+    help: 'Clients cut off because they did not read what was pushed to them.',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(sources: GaugeSources) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'parley_' });
+    const registers = [this.registry];
+
+    new Gauge({
+      name: 'parley_ring_changes',
+      help: 'Messages and deletions held in the shared-memory ring.',
+      registers,
+      collect() {
+        this.set(sources.ring().used);
+      },
+    });
+    new Gauge({
+      name: 'parley_ring_capacity',
+      help: 'Slots in the shared-memory ring.',
+      registers,
+      collect() {
+        this.set(sources.ring().capacity);
+      },
+    });
+    new Gauge({
+      name: 'parley_ring_fill_ratio',
+      help: 'How full the ring is (the larger of slots and text arena), 0 to 1.',
+      registers,
+      collect() {
+        const ring = sources.ring();
+        this.set(Math.max(ring.used / ring.capacity, ring.arenaUsedBytes / ring.arenaBytes));
+      },
+    });
+    new Gauge({
+      name: 'parley_connected_clients',
+      help: 'Connected clients, by transport.',
+      labelNames: ['transport'] as const,
+      registers,
+      collect() {
+        for (const [transport, count] of Object.entries(sources.clients())) this.set({ transport }, count);
+      },
+    });
+    new Gauge({
+      name: 'parley_worker_queue_length',
+      help: 'Tasks waiting for a worker thread.',
+      registers,
+      collect() {
+        this.set(sources.pool().queued);
+      },
+    });
+    new Gauge({
+      name: 'parley_worker_utilization',
+      help: 'Share of time the worker threads were busy since start, 0 to 1.',
+      registers,
+      collect() {
+        this.set(sources.pool().utilization);
+      },
+    });
+    new Gauge({
+      name: 'parley_worker_threads',
+      help: 'Worker threads in the pool.',
+      registers,
+      collect() {
+        this.set(sources.pool().threads);
+      },
+    });
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
