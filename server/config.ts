@@ -24,6 +24,8 @@ export interface Config {
   secureCookies: boolean;
   /** Extra origins allowed to call the API from a browser, besides the server's own. */
   allowedOrigins: string[];
+  /** Seconds a TCP client may leave a frame half-written before it is disconnected. */
+  frameTimeoutMs: number;
   /** Most TCP + SSE + long-poll clients at once. */
   maxClients: number;
   /** redis://host:port/db to join a cluster; null for the embedded single-node store. */
@@ -55,6 +57,7 @@ const FLAGS = {
   'rate-limit': { type: 'string', env: 'PARLEY_RATE_LIMIT', help: 'messages per user per second, 0 for no limit', default: '20' },
   'secure-cookies': { type: 'boolean', env: 'PARLEY_SECURE_COOKIES', help: 'mark session cookies Secure (behind TLS)', default: false },
   'allow-origin': { type: 'string', env: 'PARLEY_ALLOW_ORIGIN', help: 'comma-separated extra origins allowed to call the API', default: '' },
+  'frame-timeout': { type: 'string', env: 'PARLEY_FRAME_TIMEOUT', help: 'seconds a TCP frame may stay half-written', default: '30' },
   'max-clients': { type: 'string', env: 'PARLEY_MAX_CLIENTS', help: 'most connected clients at once', default: '50000' },
   cluster: { type: 'string', env: 'PARLEY_CLUSTER', help: 'redis://host:port/db to share one chat between nodes', default: '' },
   'node-name': { type: 'string', env: 'PARLEY_NODE_NAME', help: 'this node’s name in a cluster', default: '' },
@@ -139,6 +142,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd = process
     rateLimit: int('rate-limit', 0, 1_000_000),
     secureCookies: bool('secure-cookies'),
     allowedOrigins: origins,
+    frameTimeoutMs: int('frame-timeout', 1, 3600) * 1000,
     maxClients: int('max-clients', 1, 10_000_000),
     cluster: cluster || null,
     nodeName: get('node-name') || null,

@@ -18,6 +18,12 @@ export interface SendResult {
   duplicate: boolean;
 }
 
+/** Figures for metrics and the startup banner. */
+export interface StoreStats {
+  ring: { used: number; capacity: number; arenaUsedBytes: number; arenaBytes: number };
+  pool: { queued: number; utilization: number; threads: number };
+}
+
 export interface Chat {
   /** Creates a session for a valid username; throws INVALID_USERNAME. */
   login(username: unknown): Promise<Session>;
@@ -35,11 +41,18 @@ export interface Chat {
   readonly cursor: number;
   /** Everything that changed after `cursor`, at most `limit` changes. */
   changesAfter(cursor: number, limit: number): ChangeSet;
+  /**
+   * The same changes as `changesAfter`, one by one with their cursors, for streams (TCP
+   * subscribe, SSE). A message deleted before it was ever seen and the deletion of a message
+   * after the cursor are both left out. `missed`: the cursor was older than anything kept.
+   */
+  liveChangesAfter(cursor: number, limit: number): { changes: LiveChange[]; last: number; missed: boolean };
   /** The newest `limit` messages before message `before` (or the newest overall), oldest first. */
   history(before: number | undefined, limit: number): ChangeSet;
   /** Calls `listener` for every change published from now on, in order. Returns unsubscribe. */
   subscribe(listener: (change: LiveChange) => void): () => void;
 
+  stats(): StoreStats;
   /** True when the store and its workers answer (health checks). */
   isHealthy(): Promise<boolean>;
   /** Stops accepting writes, finishes those in flight, flushes to disk. */

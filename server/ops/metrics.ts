@@ -2,16 +2,15 @@
 // Gauges that are cheap to read on demand (ring fill, connected clients, pool queue) use
 // `collect` callbacks instead of being kept up to date on every change.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { StoreStats } from '../chat/chat.js';
 
 export type Transport = 'tcp' | 'sse' | 'longpoll';
 
 export interface GaugeSources {
-  /** Messages and deletions the ring holds, and its capacity. */
-  ring(): { used: number; capacity: number; arenaUsedBytes: number; arenaBytes: number };
+  /** Ring fill and worker pool figures. */
+  store(): StoreStats;
   /** Connected clients by transport. */
   clients(): Record<Transport, number>;
-  /** Piscina queue length and utilisation (0..1); zeros when running inline. */
-  pool(): { queued: number; utilization: number; threads: number };
 }
 
 export class Metrics {
@@ -88,7 +87,7 @@ export class Metrics {
       help: 'Messages and deletions held in the shared-memory ring.',
       registers,
       collect() {
-        this.set(sources.ring().used);
+        this.set(sources.store().ring.used);
       },
     });
     new Gauge({
@@ -96,7 +95,7 @@ export class Metrics {
       help: 'Slots in the shared-memory ring.',
       registers,
       collect() {
-        this.set(sources.ring().capacity);
+        this.set(sources.store().ring.capacity);
       },
     });
     new Gauge({
@@ -104,7 +103,7 @@ export class Metrics {
       help: 'How full the ring is (the larger of slots and text arena), 0 to 1.',
       registers,
       collect() {
-        const ring = sources.ring();
+        const ring = sources.store().ring;
         this.set(Math.max(ring.used / ring.capacity, ring.arenaUsedBytes / ring.arenaBytes));
       },
     });
@@ -122,7 +121,7 @@ export class Metrics {
       help: 'Tasks waiting for a worker thread.',
       registers,
       collect() {
-        this.set(sources.pool().queued);
+        this.set(sources.store().pool.queued);
       },
     });
     new Gauge({
@@ -130,7 +129,7 @@ export class Metrics {
       help: 'Share of time the worker threads were busy since start, 0 to 1.',
       registers,
       collect() {
-        this.set(sources.pool().utilization);
+        this.set(sources.store().pool.utilization);
       },
     });
     new Gauge({
@@ -138,7 +137,7 @@ export class Metrics {
       help: 'Worker threads in the pool.',
       registers,
       collect() {
-        this.set(sources.pool().threads);
+        this.set(sources.store().pool.threads);
       },
     });
   }

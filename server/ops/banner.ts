@@ -1,0 +1,33 @@
+// The one-screen startup banner: where Parley listens and what it runs with.
+import type { Config } from '../config.js';
+import type { StoreStats } from '../chat/chat.js';
+
+export interface Ports {
+  tcpPort: number;
+  httpPort: number;
+  metricsPort: number | null;
+}
+
+export function banner(config: Config, ports: Ports, stats: StoreStats, messages: number): string {
+  const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  const metrics =
+    config.metricsPort === 'off'
+      ? 'off'
+      : `http://${shown}:${ports.metricsPort ?? ports.httpPort}/metrics`;
+  const lines = [
+    'Parley is running.',
+    '',
+    `  Web client   http://${shown}:${ports.httpPort}/`,
+    `  HTTP API     http://${shown}:${ports.httpPort}/api/  (listening on ${config.host})`,
+    `  TCP chat     ${shown}:${ports.tcpPort}  (try: nc ${shown} ${ports.tcpPort})`,
+    `  Metrics      ${metrics}`,
+    `  Data         ${config.dataDir ?? 'in memory only (--memory): nothing is kept after exit'}`,
+    `  Log          ${config.logFile ?? 'off'}`,
+    `  Store        ${messages} changes kept of ${stats.ring.capacity}, ${Math.round(stats.ring.arenaBytes / 1048576)} MiB for texts`,
+    `  Workers      ${config.workers === 0 ? 'none (writes applied on the main thread)' : `${config.workers} threads`}`,
+    `  Cluster      ${config.cluster ? config.cluster.replace(/\/\/[^@/]*@/, '//***@') : 'no (single node)'}`,
+    '',
+    'Stop with Ctrl-C.',
+  ];
+  return lines.join('\n');
+}

@@ -1,0 +1,74 @@
+// The TCP edge on port 8783: accepts connections, enforces the connection limit, and shuts
+// down gracefully (goodbye frames after in-flight requests are answered).
+import { createServer, type Server } from 'node:net';
+import { encodeFrame } from '../../protocol/frame-decoder.js';
+import type { ErrorReply } from '../../protocol/tcp-frames.js';
+import type { Chat } from '../chat/chat.js';
+import type { ClientCounts } from '../ops/client-counts.js';
+import type { Logger } from '../ops/logger.js';
+import type { Metrics } from '../ops/metrics.js';
+import { Connection } from './connection.js';
+import { SubscriberHub } from './subscribers.js';
+
+export interface TcpDeps {
+  chat: Chat;
+  logger: Logger;
+  metrics: Metrics | null;
+  clients: ClientCounts;
+  maxClients: number;
+  frameTimeoutMs: number;
+}
+
+export interface TcpEdge {
+  server: Server;
+  /** Stops accepting, answers requests in flight, says goodbye to every client. */
+  shutdown(reason: string, retryAfter: number): Promise<void>;
+}
+
+export function createTcpEdge(deps: TcpDeps): TcpEdge {
+  const hub = new SubscriberHub(deps.chat);
+  const connections = new Set<Connection>();
+
+  const server = createServer({ noDelay: true, keepAlive: true }, (socket) => {
+    const total = Object.values(deps.clients.snapshot()).reduce((a, b) => a + b, 0);
+    if (total >= deps.maxClients) {
+      const refusal: ErrorReply = {
+        id: null,
+        ok: false,
+        error: { code: 'TOO_MANY_CONNECTIONS', message: 'the server is at its connection limit; try again later', retryAfter: 30 },
+      };
+      socket.on('error', () => {});
+      socket.end(encodeFrame(refusal));
+      return;
+    }
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    const connection = new Connection(socket, {
+      chat: deps.chat,
+      hub,
+      logger: deps.logger,
+      metrics: deps.metrics,
+      frameTimeoutMs: deps.frameTimeoutMs,
+    });
+    connections.add(connection);
+    deps.clients.opened('tcp');
+    deps.logger.info('tcp-connect', { remote });
+    socket.once('close', () => {
+      connections.delete(connection);
+      deps.clients.closed('tcp');
+      deps.logger.info('tcp-disconnect', { remote, user: connection.username });
+    });
+  });
+
+  return {
+    server,
+    async shutdown(reason, retryAfter) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.allSettled([...connections].map((c) => c.goodbye(reason, retryAfter)));
+      // Clients that do not close their side within a moment are dropped.
+      const force = setTimeout(() => connections.forEach((c) => c.destroy()), 2000);
+      await closed;
+      clearTimeout(force);
+      hub.close();
+    },
+  };
+}

@@ -1,0 +1,87 @@
+// A raw TCP test client for the chat protocol: sends frames or raw bytes, and lets a test
+// await the next frame matching a predicate, so nothing depends on timing.
+import { connect, type Socket } from 'node:net';
+import { FrameDecoder } from '../../protocol/frame-decoder.js';
+
+export type Frame = Record<string, any>;
+
+export class RawClient {
+  readonly socket: Socket;
+  readonly frames: Frame[] = [];
+  readonly closed: Promise<void>;
+  /** Frames already handed to a caller of next(); each frame is returned once. */
+  #consumed = new WeakSet<Frame>();
+  #waiters: Array<{ match: (f: Frame) => boolean; resolve: (f: Frame) => void }> = [];
+  #nextId = 1;
+
+  private constructor(socket: Socket) {
+    this.socket = socket;
+    const decoder = new FrameDecoder(16 * 1024 * 1024);
+    socket.on('data', (chunk: Buffer) => {
+      for (const line of decoder.push(chunk).frames) this.#receive(JSON.parse(line) as Frame);
+    });
+    socket.on('error', () => {});
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+  }
+
+  static async connect(port: number, host = '127.0.0.1'): Promise<RawClient> {
+    const socket = connect({ port, host });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    const client = new RawClient(socket);
+    await client.next((f) => f.event === 'hello');
+    return client;
+  }
+
+  #receive(frame: Frame): void {
+    this.frames.push(frame);
+    const waiter = this.#waiters.find((w) => w.match(frame));
+    if (waiter) {
+      this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+      this.#consumed.add(frame);
+      waiter.resolve(frame);
+    }
+  }
+
+  /** The earliest frame not yet returned by next() that matches, waiting for it if need be. */
+  next(match: (frame: Frame) => boolean, timeoutMs = 10_000): Promise<Frame> {
+    const found = this.frames.find((f) => !this.#consumed.has(f) && match(f));
+    if (found) {
+      this.#consumed.add(found);
+      return Promise.resolve(found);
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames.slice(-5))}`)), timeoutMs);
+      this.#waiters.push({
+        match,
+        resolve: (frame) => {
+          clearTimeout(timer);
+          resolve(frame);
+        },
+      });
+    });
+  }
+
+  sendRaw(data: string | Buffer): void {
+    this.socket.write(data);
+  }
+
+  /** Sends a request with a fresh id and resolves with its reply. */
+  request(op: string, fields: Record<string, unknown> = {}): Promise<Frame> {
+    const id = this.#nextId++;
+    this.sendRaw(`${JSON.stringify({ id, op, ...fields })}\n`);
+    return this.next((f) => f.id === id && 'ok' in f);
+  }
+
+  async login(username: string): Promise<Frame> {
+    const reply = await this.request('login', { username });
+    if (!reply.ok) throw new Error(`login failed: ${JSON.stringify(reply)}`);
+    return reply;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}

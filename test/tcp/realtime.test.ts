@@ -1,0 +1,97 @@
+// Subscriptions: changes from any client are pushed to every subscriber, in cursor order,
+// and a subscriber resuming from a cursor gets exactly what it missed.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startServer, type RunningServer } from '../helpers/server.js';
+import { RawClient, type Frame } from '../helpers/tcp-client.js';
+
+let server: RunningServer;
+before(async () => {
+  server = await startServer();
+});
+after(async () => {
+  await server.stop();
+});
+
+test('two clients see each other’s messages and deletions pushed', async () => {
+  const alice = await RawClient.connect(server.tcpPort);
+  const bob = await RawClient.connect(server.tcpPort);
+  await alice.login('alice');
+  await bob.login('bob');
+  const aliceSub = await alice.request('subscribe');
+  const bobSub = await bob.request('subscribe');
+  assert.deepEqual([aliceSub.ok, bobSub.ok, aliceSub.missed], [true, true, false]);
+
+  const sent = await alice.request('send', { text: 'hi bob' });
+  const pushedToBob = await bob.next((f) => f.event === 'message');
+  assert.deepEqual(pushedToBob, { event: 'message', cursor: sent.message.id, message: sent.message });
+  const pushedToAlice = await alice.next((f) => f.event === 'message');
+  assert.deepEqual(pushedToAlice.message, sent.message);
+
+  const reply = await bob.request('send', { text: 'hi alice' });
+  assert.deepEqual((await alice.next((f) => f.event === 'message')).message, reply.message);
+
+  const deletion = await alice.request('delete', { messageId: sent.message.id });
+  const deletePush = await bob.next((f) => f.event === 'delete');
+  assert.deepEqual(deletePush, { event: 'delete', cursor: deletion.cursor, id: sent.message.id });
+
+  // Unsubscribed clients stop receiving pushes.
+  await bob.request('unsubscribe');
+  await alice.request('send', { text: 'after unsubscribe' });
+  await alice.next((f) => f.event === 'message' && f.message.text === 'after unsubscribe');
+  const ping = await bob.request('ping');
+  assert.equal(ping.ok, true);
+  assert.equal(bob.frames.some((f) => f.event === 'message' && f.message.text === 'after unsubscribe'), false);
+  alice.close();
+  bob.close();
+});
+
+test('subscribe from a cursor replays what was missed, then goes live, without gap or duplicate', async () => {
+  const writer = await RawClient.connect(server.tcpPort);
+  await writer.login('writer');
+  const first = await writer.request('send', { text: 'm1' });
+  const cursor = first.message.id;
+  const m2 = await writer.request('send', { text: 'm2' });
+  await writer.request('send', { text: 'm3' });
+  await writer.request('delete', { messageId: m2.message.id });
+  const deletedBefore = await writer.request('send', { text: 'gone before anyone saw it' });
+  await writer.request('delete', { messageId: deletedBefore.message.id });
+
+  const reader = await RawClient.connect(server.tcpPort);
+  await reader.login('reader');
+  // Keep writing while the reader subscribes, so live changes race the replay.
+  const racing = Array.from({ length: 50 }, (_, i) => writer.request('send', { text: `live ${i}` }));
+  const subscribed = await reader.request('subscribe', { last: cursor });
+  await Promise.all(racing);
+  const final = await writer.request('send', { text: 'final' });
+  await reader.next((f) => f.event === 'message' && f.message.id === final.message.id);
+
+  const pushes = reader.frames.filter((f): f is Frame => f.event === 'message' || f.event === 'delete');
+  const cursors = pushes.map((f) => f.cursor as number);
+  assert.deepEqual(cursors, [...cursors].sort((a, b) => a - b), 'pushes arrive in cursor order');
+  assert.equal(new Set(cursors).size, cursors.length, 'no push twice');
+  const texts = pushes.filter((f) => f.event === 'message').map((f) => f.message.text);
+  assert.deepEqual(texts.slice(0, 1), ['m3'], 'm2 was deleted before the reader saw it');
+  assert.ok(!texts.includes('gone before anyone saw it'));
+  for (let i = 0; i < 50; i++) assert.ok(texts.includes(`live ${i}`), `live ${i} arrived`);
+  assert.ok(subscribed.last >= cursor);
+  // m2's deletion is news to a reader that had seen up to m1 only if m2 <= cursor: it is not.
+  assert.equal(pushes.filter((f) => f.event === 'delete').length, 0);
+  writer.close();
+  reader.close();
+});
+
+test('a subscriber that resumes after seeing a message learns of its deletion', async () => {
+  const writer = await RawClient.connect(server.tcpPort);
+  await writer.login('w2');
+  const sent = await writer.request('send', { text: 'seen then deleted' });
+  const deletion = await writer.request('delete', { messageId: sent.message.id });
+  const reader = await RawClient.connect(server.tcpPort);
+  await reader.login('r2');
+  const reply = await reader.request('subscribe', { last: sent.message.id });
+  const push = await reader.next((f) => f.event === 'delete');
+  assert.deepEqual(push, { event: 'delete', cursor: deletion.cursor, id: sent.message.id });
+  assert.ok(reply.last >= deletion.cursor);
+  writer.close();
+  reader.close();
+});
