@@ -238,29 +238,41 @@ export class LocalChat implements Chat {
    */
   #commit(): Promise<void> {
     if (this.#committing) return this.#committing;
-    this.#committing = (async () => {
+    const rounds = this.#commitRounds().then((caughtUp) => {
+      this.#committing = null;
+      // A write that asked for a commit after the last round's check is picked up here.
+      if (caughtUp && this.ring.head > this.#journaled) void this.#commit();
+    });
+    this.#committing = rounds;
+    return rounds;
+  }
+
+  /** Returns false when the journal failed (the writes of that round were refused). */
+  async #commitRounds(): Promise<boolean> {
+    while (this.ring.head > this.#journaled) {
+      const head = this.ring.head;
+      const { changes } = this.ring.readChanges(this.#journaled, Number.MAX_SAFE_INTEGER, head);
       try {
-        while (this.ring.head > this.#journaled) {
-          const head = this.ring.head;
-          const { changes } = this.ring.readChanges(this.#journaled, Number.MAX_SAFE_INTEGER, head);
-          try {
-            if (this.#journal) await this.#journal.append(changes.map(forJournal));
-          } catch (error) {
-            this.#onError('journal-append-failed', error);
-            this.#rejectWaiters(head, new ApiError('UNAVAILABLE', 'the server could not save that to disk; please try again in a moment', { retryAfter: 5 }));
-            return;
-          }
-          this.#journaled = head;
-          this.ring.publish(head);
-          this.#announce(changes);
-          this.#resolveWaiters(head);
-        }
-        if (this.#journal && this.#journal.recordCount > 2 * this.ring.capacity) await this.#compact();
-      } finally {
-        this.#committing = null;
+        if (this.#journal) await this.#journal.append(changes.map(forJournal));
+      } catch (error) {
+        this.#onError('journal-append-failed', error);
+        const refusal = new ApiError('UNAVAILABLE', 'the server could not save that to disk; please try again in a moment', {
+          retryAfter: 5,
+        });
+        this.#rejectWaiters(head, refusal);
+        return false;
       }
-    })();
-    return this.#committing;
+      this.#journaled = head;
+      this.ring.publish(head);
+      this.#announce(changes);
+      this.#resolveWaiters(head);
+    }
+    try {
+      if (this.#journal && this.#journal.recordCount > 2 * this.ring.capacity) await this.#compact();
+    } catch (error) {
+      this.#onError('journal-compaction-failed', error);
+    }
+    return true;
   }
 
   #announce(changes: Change[]): void {
