@@ -118,7 +118,7 @@ async function main(): Promise<void> {
 }
 
 async function openChat(config: Config, logger: Logger, metrics: Metrics | null): Promise<Chat> {
-  return LocalChat.open({
+  const chat = await LocalChat.open({
     dataDir: config.dataDir,
     capacity: config.capacity,
     arenaBytes: config.arenaBytes,
@@ -130,6 +130,12 @@ async function openChat(config: Config, logger: Logger, metrics: Metrics | null)
       metrics?.journalBatch.observe(records);
     },
   });
+  logger.info('journal-replayed', chat.recovery);
+  if (chat.recovery.truncatedBytes > 0) {
+    // Expected after a crash: the bytes belonged to writes that were never acknowledged.
+    logger.warn('journal-tail-dropped', { bytes: chat.recovery.truncatedBytes });
+  }
+  return chat;
 }
 
 function fail(message: string, code: number): never {

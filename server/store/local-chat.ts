@@ -47,6 +47,8 @@ const TASK_FILE = fileURLToPath(new URL('../workers/store-task.js', import.meta.
 export class LocalChat implements Chat {
   readonly ring: RingBuffer;
   readonly pool: Piscina | null;
+  /** What the start found on disk: changes replayed, and bytes of a torn tail dropped. */
+  recovery = { replayed: 0, truncatedBytes: 0 };
   readonly #journal: Journal | null;
   readonly #sessions: SessionStore;
   readonly #limiter: RateLimiter;
@@ -88,9 +90,11 @@ export class LocalChat implements Chat {
     const ring = RingBuffer.create({ capacity: options.capacity, arenaBytes: options.arenaBytes });
     let journal: Journal | null = null;
     const replayed: Change[] = [];
+    let truncatedBytes = 0;
     if (options.dataDir !== null) {
       const opened = await Journal.open(options.dataDir, { onFsync: options.onFsync });
       journal = opened.journal;
+      truncatedBytes = opened.truncatedBytes;
       for (const change of opened.records) {
         ring.restore(change);
         replayed.push(change);
@@ -109,6 +113,7 @@ export class LocalChat implements Chat {
           })
         : null;
     const chat = new LocalChat(ring, pool, journal, sessions, options);
+    chat.recovery = { replayed: replayed.length, truncatedBytes };
     for (const change of replayed) {
       if (change.kind === 'message' && change.clientId !== null) chat.#rememberClientId(change.user, change.clientId, change.seq);
     }
