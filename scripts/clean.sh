@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Rotates or deletes Parley's chat.log, safely under a running server. Made for the hourly cron
+# job of the original design:
+#
+#   0 * * * * /opt/parley/scripts/clean.sh --log /srv/parley/chat.log --data-dir /srv/parley/data
+#
+# Deleting a file a server still writes to would lose every later line (they go to the unlinked
+# inode). So the file is renamed first, then the server is told by SIGHUP (PID from
+# DATA_DIR/parley.pid) to reopen its log, and only once it has done so is an old copy deleted.
+# A server that misses the signal still notices the replaced file within about a second on its
+# next write (server/ops/logger.ts), so a stale or missing PID file costs nothing.
+set -euo pipefail
+
+readonly program=${0##*/}
+# How long to wait for the server to recreate the log after SIGHUP, in tenths of a second.
+readonly reopen_wait_tenths=50
+
+usage() {
+  cat <<EOF
+Usage: $program [--log FILE] [--data-dir DIR] [--keep N]
+
+Rotates or deletes Parley's activity log without losing lines a running server writes later.
+
+Options (each also from the environment variable the server reads):
+  --log FILE       the server's log file (default: chat.log in the current folder)  [PARLEY_LOG]
+  --data-dir DIR   the server's data folder, holding parley.pid (default: ./data)    [PARLEY_DATA_DIR]
+  --keep N         keep N old copies, FILE.1 (newest) to FILE.N; 0 deletes (default: 0)
+  -h, --help       show this help
+
+Pass the same --log and --data-dir the server was started with. Cron runs jobs in your home
+folder, so give absolute paths there:
+  0 * * * * $0 --log /srv/parley/chat.log --data-dir /srv/parley/data --keep 24
+EOF
+}
+
+fail() {
+  printf '%s: %s\n' "$program" "$1" >&2
+  printf "Run '%s --help' to see the options.\n" "$program" >&2
+  exit 2
+}
+
+warn() {
+  printf '%s: %s\n' "$program" "$1" >&2
+}
+
+log_file=${PARLEY_LOG:-chat.log}
+data_dir=${PARLEY_DATA_DIR:-./data}
+keep=0
+
+# $1 is the flag, $2 how many arguments are left, $3 the value; fails unless a value follows.
+need_value() {
+  if [[ $2 -lt 2 || -z $3 || $3 == --* ]]; then
+    fail "$1 needs a value."
+  fi
+}
+
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --log)
+      need_value "$1" "$#" "${2-}"
+      log_file=$2
+      shift 2
+      ;;
+    --log=*) log_file=${1#*=}; shift ;;
+    --data-dir)
+      need_value "$1" "$#" "${2-}"
+      data_dir=$2
+      shift 2
+      ;;
+    --data-dir=*) data_dir=${1#*=}; shift ;;
+    --keep)
+      need_value "$1" "$#" "${2-}"
+      keep=$2
+      shift 2
+      ;;
+    --keep=*) keep=${1#*=}; shift ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    *) fail "unknown option '$1'." ;;
+  esac
+done
+
+if [[ ! $keep =~ ^[0-9]{1,4}$ ]]; then
+  fail "--keep must be a whole number from 0 to 9999, not '$keep'."
+fi
+keep=$((10#$keep))
+if [[ -z $log_file ]]; then
+  fail "--log needs a value."
+fi
+if [[ $log_file == '-' || $log_file == 'off' ]]; then
+  # The server writes no file in these modes (stderr, or no log at all): nothing to rotate.
+  exit 0
+fi
+log_dir=$(dirname -- "$log_file")
+if [[ ! -d $log_dir ]]; then
+  fail "the folder of --log '$log_file' does not exist."
+fi
+
+# Prints the PID of the running server, or nothing when there is none. A PID file outlives a
+# crash and its number can be reused by an unrelated process, for which SIGHUP's default action
+# is to terminate; so on Linux the process must be a Node (or Parley-titled) process.
+server_pid() {
+  local pid_file=$data_dir/parley.pid pid name
+  [[ -r $pid_file ]] || return 0
+  read -r pid <"$pid_file" || true
+  [[ ${pid-} =~ ^[1-9][0-9]*$ ]] || return 0
+  kill -0 "$pid" 2>/dev/null || return 0
+  if [[ -r /proc/$pid/comm ]]; then
+    read -r name <"/proc/$pid/comm" || true
+    case ${name-} in
+      *node* | *parley*) ;;
+      *)
+        warn "$pid_file names PID $pid, which is '${name-}', not a Parley server; not signalling it."
+        return 0
+        ;;
+    esac
+  fi
+  printf '%s\n' "$pid"
+}
+
+# Sends SIGHUP and waits (briefly) for the server to recreate the log, so that when this script
+# returns every later line lands in the new file.
+reopen_log() {
+  local pid
+  pid=$(server_pid)
+  [[ -n $pid ]] || return 0
+  if ! kill -HUP "$pid" 2>/dev/null; then
+    warn "could not send SIGHUP to PID $pid (not allowed?); the server picks up the new file on its next write instead."
+    return 0
+  fi
+  local tenths=0
+  until [[ -e $log_file ]]; do
+    if ((tenths >= reopen_wait_tenths)); then
+      warn "PID $pid did not reopen '$log_file' within $((reopen_wait_tenths / 10)) s; was it started with --log '$log_file'?"
+      return 0
+    fi
+    sleep 0.1
+    tenths=$((tenths + 1))
+  done
+}
+
+if [[ ! -e $log_file ]]; then
+  # Nothing to rotate; the signal still brings back a log someone deleted by hand.
+  reopen_log
+  exit 0
+fi
+
+# Copies beyond N, left by an earlier run with a larger --keep, go first.
+extra=$((keep + 1))
+while [[ -e $log_file.$extra ]]; do
+  rm -f -- "$log_file.$extra"
+  extra=$((extra + 1))
+done
+
+if ((keep == 0)); then
+  doomed=$log_file.cleaning.$$
+  trap 'rm -f -- "$doomed"' EXIT
+  mv -f -- "$log_file" "$doomed"
+  reopen_log
+  rm -f -- "$doomed"
+  trap - EXIT
+else
+  rm -f -- "$log_file.$keep"
+  for ((n = keep - 1; n >= 1; n--)); do
+    if [[ -e $log_file.$n ]]; then
+      mv -f -- "$log_file.$n" "$log_file.$((n + 1))"
+    fi
+  done
+  mv -f -- "$log_file" "$log_file.1"
+  reopen_log
+fi

@@ -1,0 +1,161 @@
+// scripts/clean.sh against a real running server: rotating or deleting chat.log loses no line the
+// server writes afterwards, keeps at most --keep old copies, and refuses bad flags clearly.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ROOT, startServer, type RunningServer } from '../helpers/server.js';
+import { pollUntil, readLogLines, run, type Frame } from './support.js';
+
+const CLEAN = join(ROOT, 'scripts/clean.sh');
+
+function clean(...args: string[]) {
+  return run(CLEAN, args);
+}
+
+async function cleanServerLog(server: RunningServer, keep: number) {
+  const result = await clean('--log', server.logFile, '--data-dir', server.dataDir, '--keep', String(keep));
+  assert.equal(result.stderr, '');
+  assert.equal(result.code, 0);
+}
+
+const isAccess = (line: Frame) => line.event === 'http';
+const accessLines = (file: string) => readLogLines(file).filter(isAccess).length;
+
+/** Makes `count` HTTP requests, each of which the server logs as one access line. */
+async function makeRequests(server: RunningServer, count: number) {
+  for (let i = 0; i < count; i++) {
+    const response = await fetch(`${server.baseUrl}/api/health`);
+    await response.arrayBuffer();
+  }
+}
+
+function logCopies(server: RunningServer): string[] {
+  return readdirSync(server.dataDir)
+    .filter((name) => name.startsWith('chat.log.'))
+    .sort();
+}
+
+async function start(t: { after(fn: () => Promise<unknown>): void }) {
+  const server = await startServer({ args: ['--workers', '1'] });
+  t.after(() => server.stop());
+  return server;
+}
+
+test('--keep 0 deletes chat.log and the server writes its next lines to a new one', { timeout: 30_000 }, async (t) => {
+  const server = await start(t);
+  await makeRequests(server, 2);
+  await pollUntil('two access lines', () => accessLines(server.logFile) === 2);
+
+  await cleanServerLog(server, 0);
+  assert.equal(accessLines(server.logFile), 0, 'the old lines are gone');
+  assert.deepEqual(logCopies(server), [], 'no copy is kept, no temporary file is left');
+
+  await makeRequests(server, 3);
+  await pollUntil('three access lines in the new chat.log', () => accessLines(server.logFile) === 3);
+});
+
+test('--keep 2 numbers copies newest first and keeps at most two', { timeout: 30_000 }, async (t) => {
+  const server = await start(t);
+  // Generation g makes g requests, so each file's access-line count says which generation it holds.
+  for (let generation = 1; generation <= 4; generation++) {
+    await makeRequests(server, generation);
+    await pollUntil(`${generation} access lines`, () => accessLines(server.logFile) === generation);
+    if (generation < 4) await cleanServerLog(server, 2);
+  }
+  assert.deepEqual(logCopies(server), ['chat.log.1', 'chat.log.2']);
+  assert.equal(accessLines(`${server.logFile}.1`), 3);
+  assert.equal(accessLines(`${server.logFile}.2`), 2);
+
+  await cleanServerLog(server, 1);
+  assert.deepEqual(logCopies(server), ['chat.log.1'], 'a smaller --keep prunes the older copies');
+  assert.equal(accessLines(`${server.logFile}.1`), 4);
+});
+
+test('rotating while the server writes loses no line', { timeout: 60_000 }, async (t) => {
+  const server = await start(t);
+  let requests = 0;
+  let writing = true;
+  const writer = (async () => {
+    while (writing) {
+      await makeRequests(server, 1);
+      requests++;
+    }
+  })();
+  const rotations = 5;
+  for (let i = 0; i < rotations; i++) {
+    const before = requests;
+    await pollUntil('more requests between rotations', () => requests >= before + 3);
+    await cleanServerLog(server, rotations);
+  }
+  writing = false;
+  await writer;
+
+  const files = [server.logFile, ...logCopies(server).map((name) => join(server.dataDir, name))];
+  assert.equal(files.length, rotations + 1);
+  await pollUntil(
+    `${requests} access lines across ${files.length} files`,
+    () => files.reduce((sum, file) => sum + accessLines(file), 0) === requests,
+  );
+  const oldest = readLogLines(`${server.logFile}.${rotations}`).map((line) => line.event);
+  assert.ok(oldest.includes('start'), 'the oldest copy holds the first lines, start among them');
+});
+
+test('a chat.log deleted without clean.sh is recreated within seconds', { timeout: 30_000 }, async (t) => {
+  const server = await start(t);
+  rmSync(server.logFile);
+  // No signal: the server checks its file at most once a second when it writes.
+  await pollUntil(
+    'a new chat.log with an access line',
+    async () => {
+      await makeRequests(server, 1);
+      return accessLines(server.logFile) > 0;
+    },
+    10_000,
+  );
+});
+
+test('without a PID file or with a dead PID, clean.sh just rotates', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-clean-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const log = join(dir, 'chat.log');
+  const dataDir = join(dir, 'data');
+
+  writeFileSync(log, '{"event":"one"}\n');
+  let result = await clean('--log', log, '--data-dir', dataDir, '--keep', '1');
+  assert.deepEqual([result.code, result.stderr], [0, '']);
+  assert.ok(!existsSync(log) && existsSync(`${log}.1`));
+
+  // A PID that surely belongs to no process any more: that of a node which has exited.
+  const deadPid = Number((await run(process.execPath, ['-e', 'console.log(process.pid)'])).stdout);
+  writeFileSync(join(dir, 'parley.pid'), `${deadPid}\n`);
+  writeFileSync(log, '{"event":"two"}\n');
+  result = await clean('--log', log, '--data-dir', dir, '--keep', '0');
+  assert.deepEqual([result.code, result.stderr], [0, '']);
+  assert.ok(!existsSync(log));
+  assert.ok(existsSync(`${log}.1`) === false, '--keep 0 leaves no copy behind either');
+});
+
+test('bad flags get a clear message and a non-zero exit', async () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['--frobnicate'], /unknown option '--frobnicate'/],
+    [['--keep', 'lots'], /--keep must be a whole number from 0 to 9999, not 'lots'/],
+    [['--keep', '-1'], /--keep must be a whole number/],
+    [['--log'], /--log needs a value/],
+    [['--data-dir', '--keep', '1'], /--data-dir needs a value/],
+  ];
+  for (const [args, message] of cases) {
+    const result = await clean(...args);
+    assert.equal(result.code, 2, `clean.sh ${args.join(' ')}`);
+    assert.match(result.stderr, message);
+    assert.match(result.stderr, /--help/);
+    assert.equal(result.stdout, '');
+  }
+});
+
+test('--help explains every option and exits 0', async () => {
+  const result = await clean('--help');
+  assert.equal(result.code, 0);
+  for (const option of ['--log FILE', '--data-dir DIR', '--keep N', '--help']) assert.ok(result.stdout.includes(option), option);
+});

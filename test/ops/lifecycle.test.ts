@@ -1,0 +1,206 @@
+// The server process from start to stop: the banner, a clear refusal for each bad configuration,
+// the PID file, graceful shutdown on SIGTERM/SIGINT with nothing acknowledged lost, and the events
+// chat.log records along the way.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { startServer } from '../helpers/server.js';
+import { httpLogin, LineClient, readLogLines, runServer, within, type Frame } from './support.js';
+
+function temporaryFolder(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-lifecycle-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Flags for a server that should refuse to start, with its own folder for everything else. */
+function ownFlags(dir: string, ...extra: string[]): string[] {
+  return [
+    '--host', '127.0.0.1',
+    '--tcp-port', '0',
+    '--http-port', '0',
+    '--data-dir', join(dir, 'data'),
+    '--log', join(dir, 'chat.log'),
+    ...extra,
+  ];
+}
+
+test('the banner names the addresses, the data folder and the workers', { timeout: 20_000 }, async (t) => {
+  const server = await startServer({ args: ['--workers', '2'] });
+  t.after(() => server.stop());
+  const banner = server.output();
+  assert.ok(banner.includes(`:${server.tcpPort}`), `TCP port ${server.tcpPort} in:\n${banner}`);
+  assert.ok(banner.includes(`:${server.httpPort}`), `HTTP port ${server.httpPort} in:\n${banner}`);
+  assert.ok(banner.includes(server.dataDir), `data folder in:\n${banner}`);
+  assert.match(banner, /workers?\b/i);
+});
+
+test('writes its PID to the data folder and removes it on a clean exit', { timeout: 20_000 }, async (t) => {
+  const server = await startServer({ keepData: true });
+  t.after(() => rmSync(server.dataDir, { recursive: true, force: true }));
+  const pidFile = join(server.dataDir, 'parley.pid');
+  assert.equal(readFileSync(pidFile, 'utf8').trim(), String(server.pid));
+  assert.equal(await server.stop(), 0);
+  assert.ok(!existsSync(pidFile), 'parley.pid is left behind');
+});
+
+test('a port in use is refused with its number and exit code 1', { timeout: 20_000 }, async (t) => {
+  const first = await startServer();
+  t.after(() => first.stop());
+  const dir = temporaryFolder(t);
+  const result = await runServer(ownFlags(dir, '--tcp-port', String(first.tcpPort)));
+  assert.equal(result.code, 1, result.stdout + result.stderr);
+  assert.match(result.stderr, new RegExp(`^parley: .*port ${first.tcpPort}.*already in use`, 'm'));
+  assert.doesNotMatch(result.stderr, /^\s+at /m, 'a sentence, not a stack trace');
+});
+
+test('a data folder that cannot be created is refused with exit code 1', { timeout: 20_000 }, async (t) => {
+  const dir = temporaryFolder(t);
+  const notAFolder = join(dir, 'plain-file');
+  writeFileSync(notAFolder, 'not a folder\n');
+  const dataDir = join(notAFolder, 'data');
+  const result = await runServer([...ownFlags(dir), '--data-dir', dataDir]);
+  assert.equal(result.code, 1, result.stdout + result.stderr);
+  assert.match(result.stderr, /^parley: /m);
+  assert.ok(result.stderr.includes(notAFolder), `the path in:\n${result.stderr}`);
+  assert.doesNotMatch(result.stderr, /^\s+at /m, 'a sentence, not a stack trace');
+});
+
+test('a bad flag or value is refused with exit code 2 and a pointer to --help', { timeout: 20_000 }, async (t) => {
+  const dir = temporaryFolder(t);
+  for (const [flags, mention] of [
+    [['--no-such-flag'], /no-such-flag/],
+    [['--tcp-port', '70000'], /--tcp-port/],
+  ] as const) {
+    const result = await runServer(ownFlags(dir, ...flags));
+    assert.equal(result.code, 2, `${flags.join(' ')}: ${result.stdout}${result.stderr}`);
+    assert.match(result.stderr, /^parley: /m);
+    assert.match(result.stderr, mention);
+    if (flags[0] === '--no-such-flag') assert.match(result.stderr, /--help/);
+  }
+});
+
+test('SIGTERM says goodbye to TCP clients, ends SSE streams and exits 0 within seconds', { timeout: 30_000 }, async (t) => {
+  const server = await startServer();
+  t.after(() => server.kill());
+  const tcp = await LineClient.connect(server.tcpPort);
+  await tcp.login('tcpuser');
+
+  const cookie = await httpLogin(server.baseUrl, 'sseuser');
+  const events = await fetch(`${server.baseUrl}/api/events?last=0`, { headers: { cookie } });
+  assert.equal(events.status, 200);
+  assert.match(events.headers.get('content-type') ?? '', /^text\/event-stream/);
+  const streamEnded = (async () => {
+    const reader = events.body!.getReader();
+    let text = '';
+    for (;;) {
+      const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
+      if (done) return text;
+      text += new TextDecoder().decode(value);
+    }
+  })();
+
+  const started = Date.now();
+  const code = await server.stop();
+  const took = Date.now() - started;
+  assert.equal(code, 0);
+  assert.ok(took < 5000, `shutdown took ${took} ms`);
+
+  await within(2000, tcp.closed, 'the TCP connection to close');
+  const goodbye = tcp.frames.find((frame) => frame.event === 'goodbye');
+  assert.ok(goodbye, `no goodbye frame among ${JSON.stringify(tcp.frames)}`);
+  assert.equal(typeof goodbye.reason, 'string');
+  assert.equal(tcp.frames.at(-1), goodbye, 'goodbye is the last frame');
+  await within(2000, streamEnded, 'the SSE stream to end');
+});
+
+test('SIGINT shuts down as gracefully as SIGTERM', { timeout: 20_000 }, async (t) => {
+  const server = await startServer();
+  t.after(() => server.kill());
+  const tcp = await LineClient.connect(server.tcpPort);
+  await tcp.login('alice');
+  server.process.kill('SIGINT');
+  assert.equal(await server.exited, 0);
+  await tcp.closed;
+  assert.ok(tcp.frames.some((frame) => frame.event === 'goodbye'));
+});
+
+test('messages acknowledged while SIGTERM arrives under load are all there after a restart', { timeout: 60_000 }, async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'parley-restart-'));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const first = await startServer({ dataDir });
+  t.after(() => first.kill());
+
+  const senders = await Promise.all(['ann', 'ben', 'cat'].map(async (name) => {
+    const client = await LineClient.connect(first.tcpPort);
+    await client.login(name);
+    return client;
+  }));
+  const batch = randomUUID();
+  const pending: Array<{ client: LineClient; id: number; text: string }> = [];
+  for (let i = 0; i < 300; i++) {
+    const client = senders[i % senders.length]!;
+    const text = `${batch} #${i}`;
+    pending.push({ client, id: client.send({ op: 'send', text }), text });
+  }
+  // Stop once some, not all, are acknowledged: the rest are in flight when the signal lands.
+  await senders[0]!.reply(pending[30]!.id);
+  assert.equal(await first.stop(), 0);
+  await Promise.all(senders.map((client) => client.closed));
+
+  const acknowledged = pending
+    .map(({ client, id, text }) => ({ reply: client.frames.find((frame) => frame.id === id), text }))
+    .filter(({ reply }) => reply?.ok === true)
+    .map(({ text }) => text);
+  assert.ok(acknowledged.length >= 31, `only ${acknowledged.length} acknowledged`);
+
+  const second = await startServer({ dataDir });
+  t.after(() => second.stop());
+  const reader = await LineClient.connect(second.tcpPort);
+  await reader.login('dan');
+  const history = await reader.request({ op: 'history', limit: 1000 });
+  assert.equal(history.ok, true, JSON.stringify(history));
+  const stored = new Set((history.messages as Frame[]).map((message) => message.text));
+  const lost = acknowledged.filter((text) => !stored.has(text));
+  assert.deepEqual(lost, [], `${lost.length} of ${acknowledged.length} acknowledged messages lost`);
+  await reader.close();
+});
+
+test('chat.log has a JSON line for start, connections, logins, HTTP and stop, and no message text', { timeout: 30_000 }, async (t) => {
+  const server = await startServer({ keepData: true });
+  t.after(() => rmSync(server.dataDir, { recursive: true, force: true }));
+  t.after(() => server.kill());
+
+  const secret = `secret-${randomUUID()}`;
+  const tcp = await LineClient.connect(server.tcpPort);
+  await tcp.login('logged');
+  const sent = await tcp.request({ op: 'send', text: secret });
+  assert.equal(sent.ok, true, JSON.stringify(sent));
+  await tcp.close();
+  const health = await fetch(`${server.baseUrl}/api/health`);
+  await health.arrayBuffer();
+  assert.equal(await server.stop(), 0);
+
+  const text = readFileSync(server.logFile, 'utf8');
+  assert.ok(!text.includes(secret), 'a message text reached chat.log');
+  const lines = readLogLines(server.logFile);
+  for (const line of lines) {
+    assert.ok(typeof line.time === 'string' && !Number.isNaN(Date.parse(line.time)), `time in ${JSON.stringify(line)}`);
+    assert.ok(['info', 'warn', 'error'].includes(line.level as string), `level in ${JSON.stringify(line)}`);
+    assert.equal(typeof line.event, 'string');
+  }
+  const events = lines.map((line) => line.event);
+  for (const event of ['start', 'tcp-connect', 'login', 'tcp-disconnect', 'http', 'stop']) {
+    assert.ok(events.includes(event), `no "${event}" line among ${JSON.stringify(events)}`);
+  }
+  assert.ok(events.indexOf('start') < events.indexOf('tcp-connect'), 'start comes first');
+  assert.ok(events.lastIndexOf('stop') > events.lastIndexOf('http'), 'stop comes last');
+
+  const access = lines.find((line) => line.event === 'http')!;
+  assert.equal(access.status, 200, JSON.stringify(access));
+  const duration = Object.entries(access).find(([key]) => /dur|ms$/i.test(key));
+  assert.ok(duration && typeof duration[1] === 'number', `a duration in ${JSON.stringify(access)}`);
+});
