@@ -1,0 +1,87 @@
+// The logged-in page: a header (name, connection, log out), the conversation, the composer.
+import { useState } from 'preact/hooks';
+import { logout } from '../api.js';
+import { hueOf, initialOf } from '../format.js';
+import { useChat } from '../hooks/use-chat.js';
+import { useUnreadTitle } from '../hooks/use-unread-title.js';
+import { Composer } from './Composer.js';
+import { Logo } from './Logo.js';
+import { MessageList } from './MessageList.js';
+import { StatusIndicator } from './StatusIndicator.js';
+
+interface Props {
+  me: string;
+  onLoggedOut(): void;
+  onSessionEnded(): void;
+}
+
+export function ChatScreen({ me, onLoggedOut, onSessionEnded }: Props) {
+  const chat = useChat(me, onSessionEnded);
+  const [isLeaving, setLeaving] = useState(false);
+  const [logoutError, setLogoutError] = useState<string | null>(null);
+  useUnreadTitle(chat.entries, chat.isLoaded);
+
+  const leave = async () => {
+    setLeaving(true);
+    try {
+      await logout();
+      onLoggedOut();
+    } catch (error) {
+      setLogoutError(`Couldn’t log out: ${(error as Error).message}`);
+      setLeaving(false);
+    }
+  };
+  const notice = logoutError ?? chat.notice;
+
+  return (
+    <div class="app">
+      <header class="bar">
+        <div class="brand">
+          <Logo size={28} />
+          <span class="name">Parley</span>
+        </div>
+        <StatusIndicator status={chat.status} transport={chat.transport} />
+        <div class="account">
+          <span class="me" title={`Logged in as ${me}`}>
+            <span class={`avatar small hue${hueOf(me)}`} aria-hidden="true">
+              {initialOf(me)}
+            </span>
+            <span class="me-name">{me}</span>
+          </span>
+          <button type="button" class="ghost" onClick={leave} disabled={isLeaving}>
+            Log out
+          </button>
+        </div>
+      </header>
+      {notice && (
+        <div class="toast" role="alert">
+          <span>{notice}</span>
+          <button
+            type="button"
+            class="link"
+            aria-label="Dismiss"
+            onClick={() => {
+              setLogoutError(null);
+              chat.dismissNotice();
+            }}
+          >
+            ✕
+          </button>
+        </div>
+      )}
+      <main class="chat">
+        <MessageList
+          entries={chat.entries}
+          isLoaded={chat.isLoaded}
+          hasOlder={chat.hasOlder}
+          isLoadingOlder={chat.isLoadingOlder}
+          onLoadOlder={chat.loadOlder}
+          onDelete={chat.remove}
+          onRetry={chat.retry}
+          onDiscard={chat.discard}
+        />
+        <Composer onSend={chat.send} />
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,192 @@
+// The scrolling conversation: day separators, grouped rows, older history on the way up, the
+// "new messages" pill, the actions menu, and keyboard movement between messages (one tab stop,
+// arrows move, Enter or Delete opens the menu of your own message).
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { newArrivals, type Entry } from '../chat-state.js';
+import { continuesGroup, dayKey, formatDay } from '../format.js';
+import { usePinnedScroll } from '../hooks/use-pinned-scroll.js';
+import { ContextMenu } from './ContextMenu.js';
+import { ACTIONS_HINT_ID, Message } from './Message.js';
+import { NewMessagesPill } from './NewMessagesPill.js';
+
+interface Props {
+  entries: Entry[];
+  isLoaded: boolean;
+  hasOlder: boolean;
+  isLoadingOlder: boolean;
+  onLoadOlder(): void;
+  onDelete(id: number): void;
+  onRetry(clientId: string): void;
+  onDiscard(clientId: string): void;
+}
+
+interface OpenMenu {
+  entry: Entry;
+  x: number;
+  y: number;
+}
+
+const ANNOUNCE_MAX_CHARS = 200;
+
+export function MessageList(props: Props) {
+  const { entries, isLoaded, hasOlder, isLoadingOlder } = props;
+  const scroller = useRef<HTMLDivElement>(null);
+  const list = useRef<HTMLOListElement>(null);
+  const [activeKey, setActiveKey] = useState<string | null>(null);
+  const [menu, setMenu] = useState<OpenMenu | null>(null);
+  const focusAfterRender = useRef<string | null>(null);
+  const { unseen, onScroll, jumpToBottom } = usePinnedScroll(scroller, entries, isLoaded, props.onLoadOlder);
+  const announcement = useAnnouncement(entries, isLoaded);
+
+  const active = entries.some((entry) => entry.key === activeKey) ? activeKey : entries[entries.length - 1]?.key;
+
+  useEffect(() => {
+    const key = focusAfterRender.current;
+    if (key === null) return;
+    focusAfterRender.current = null;
+    rowOf(list.current, key)?.focus();
+  });
+
+  const focusRow = (row: Element | undefined) => {
+    if (!(row instanceof HTMLElement)) return;
+    row.focus();
+    row.scrollIntoView({ block: 'nearest' });
+  };
+
+  const onKeyDown = (event: KeyboardEvent) => {
+    const rows = [...(list.current?.querySelectorAll('li.msg') ?? [])];
+    const index = rows.indexOf(document.activeElement as Element);
+    if (index === -1) return;
+    const moves: Record<string, number> = { ArrowUp: index - 1, ArrowDown: index + 1, Home: 0, End: rows.length - 1 };
+    const target = moves[event.key];
+    if (target === undefined) return;
+    event.preventDefault();
+    focusRow(rows[Math.max(0, Math.min(rows.length - 1, target))]);
+  };
+
+  const openMenu = useCallback((entry: Entry, x: number, y: number) => setMenu({ entry, x, y }), []);
+  const closeMenu = useCallback(
+    (restoreFocus: boolean) => {
+      if (restoreFocus && menu) rowOf(list.current, menu.entry.key)?.focus();
+      setMenu(null);
+    },
+    [menu],
+  );
+
+  const deleteFromMenu = (entry: Entry) => {
+    // Focus moves to the neighbour, so a keyboard user is not dropped at the top of the page.
+    const index = entries.findIndex((candidate) => candidate.key === entry.key);
+    const neighbour = entries[index + 1] ?? entries[index - 1];
+    if (neighbour && document.activeElement?.closest('.menu, li.msg')) {
+      setActiveKey(neighbour.key);
+      focusAfterRender.current = neighbour.key;
+    }
+    props.onDelete(entry.id!);
+  };
+
+  const rows = [];
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
+    const previous = entries[i - 1];
+    if (!previous || dayKey(previous.time) !== dayKey(entry.time)) {
+      rows.push(
+        <li key={`day-${dayKey(entry.time)}`} class="day" aria-hidden="true">
+          <span>{formatDay(entry.time)}</span>
+        </li>,
+      );
+    }
+    rows.push(
+      <Message
+        key={entry.key}
+        entry={entry}
+        isContinued={continuesGroup(previous, entry)}
+        isActive={entry.key === active}
+        onFocus={setActiveKey}
+        onOpenMenu={openMenu}
+        onRetry={props.onRetry}
+        onDiscard={props.onDiscard}
+      />,
+    );
+  }
+
+  return (
+    <div class="list-wrap">
+      <div ref={scroller} class="scroller" onScroll={onScroll}>
+        <ol ref={list} class="messages" aria-label="Messages" onKeyDown={onKeyDown}>
+          {isLoaded && hasOlder && (
+            <li class="edge" aria-hidden={!isLoadingOlder}>
+              {isLoadingOlder ? <span class="spinner">Loading earlier messages…</span> : ''}
+            </li>
+          )}
+          {isLoaded && !hasOlder && entries.length > 0 && (
+            <li class="edge start">This is the beginning of the conversation.</li>
+          )}
+          {rows}
+        </ol>
+        {!isLoaded && <p class="placeholder">Loading messages…</p>}
+        {isLoaded && entries.length === 0 && (
+          <div class="placeholder empty">
+            <p class="big">No messages yet</p>
+            <p>Say hello and get the conversation going.</p>
+          </div>
+        )}
+      </div>
+      <NewMessagesPill count={unseen} onClick={jumpToBottom} />
+      <p id={ACTIONS_HINT_ID} class="sr-only">
+        Press Enter or Delete for actions.
+      </p>
+      <div class="sr-only" aria-live="polite">
+        {announcement}
+      </div>
+      {menu && (
+        <ContextMenu
+          x={menu.x}
+          y={menu.y}
+          label="Message actions"
+          onClose={closeMenu}
+          items={[{ label: 'Delete', icon: <TrashIcon />, isDanger: true, onSelect: () => deleteFromMenu(menu.entry) }]}
+        />
+      )}
+    </div>
+  );
+}
+
+function TrashIcon() {
+  return (
+    <svg viewBox="0 0 16 16" width="16" height="16" aria-hidden="true">
+      <path
+        d="M3 4.5h10M6.5 4.5V3h3v1.5m-5 0 .6 8.5h5.8l.6-8.5M7 7v4m2-4v4"
+        fill="none"
+        stroke="currentColor"
+        stroke-width="1.3"
+        stroke-linecap="round"
+        stroke-linejoin="round"
+      />
+    </svg>
+  );
+}
+
+function rowOf(list: HTMLElement | null, key: string): HTMLElement | null {
+  const index = key.startsWith('m') ? key.slice(1) : null;
+  return index === null ? null : (list?.querySelector<HTMLElement>(`li.msg[data-id="${index}"]`) ?? null);
+}
+
+/** What a screen reader should say about messages that just arrived from others. */
+function useAnnouncement(entries: Entry[], isLoaded: boolean): string {
+  const [text, setText] = useState('');
+  const newest = useRef<number | null>(null);
+  useEffect(() => {
+    if (!isLoaded) return;
+    const previous = newest.current;
+    const arrived = previous === null ? [] : newArrivals(entries, previous);
+    for (const entry of entries) if (entry.id !== null && entry.id > (newest.current ?? -Infinity)) newest.current = entry.id;
+    if (newest.current === null) newest.current = -Infinity;
+    if (arrived.length === 1) {
+      const { user, text } = arrived[0]!;
+      setText(`${user}: ${text.length > ANNOUNCE_MAX_CHARS ? `${text.slice(0, ANNOUNCE_MAX_CHARS)}…` : text}`);
+    } else if (arrived.length > 1) {
+      setText(`${arrived.length} new messages`);
+    }
+  }, [entries, isLoaded]);
+  return text;
+}

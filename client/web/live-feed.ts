@@ -1,0 +1,230 @@
+// The page's one live connection: it owns the change cursor and keeps the chat current through
+// drops, restarts and networks that break streaming.
+//
+//   start ──► catch up (GET /api/messages, first page or ?last=C) ──► live transport
+//                 ▲   fails: back off 0.5 s, 1 s, 2 s … 15 s                 │
+//                 └────────────── the stream or a poll fails ◄──────────────┘
+//
+// Live transport is Server-Sent Events (GET /api/events?last=C) while they work. An EventSource
+// that fails before it ever opens, three times in a row while plain requests succeed, means
+// something between us and the server (a buffering proxy, an old browser) breaks streaming:
+// from then on long polls (GET /api/messages?last=C&wait=25) carry the changes. Both paths ask
+// from the same cursor and skip any event at or below it, so a resume has no gap and no repeat.
+//
+// Why not EventSource's own reconnect: it retries forever at a fixed pace, cannot tell an
+// expired session (401) from a restart, and gives up for good on any HTTP error. Closing it on
+// error and catching up with one request gives backoff, a status to show, and 401 handling.
+import { fetchMessages, isSessionEnded, parseMessage } from './api.js';
+import type { ChangeSet } from '../../protocol/message.js';
+
+export type LinkStatus = 'connecting' | 'connected' | 'reconnecting' | 'offline';
+export type Transport = 'events' | 'polling';
+
+export interface FeedListener {
+  /** The newest page, once, when the feed starts. */
+  snapshot(page: ChangeSet, hasOlder: boolean): void;
+  changes(changes: ChangeSet): void;
+  status(status: LinkStatus, transport: Transport): void;
+  /** 401: the session is gone (logged out elsewhere, expired); the feed has stopped. */
+  sessionEnded(): void;
+}
+
+export const FIRST_PAGE_SIZE = 50;
+const STRIKES_BEFORE_POLLING = 3;
+/** Failed catch-ups shown as "reconnecting" before the status says "offline". */
+const FAILURES_BEFORE_OFFLINE = 2;
+const POLL_WAIT_SECONDS = 25;
+/** A long poll that has not answered this long after its wait is treated as lost. */
+const POLL_GRACE_MS = 10_000;
+const BACKOFF_FIRST_MS = 500;
+const BACKOFF_MAX_MS = 15_000;
+
+export class LiveFeed {
+  readonly #listener: FeedListener;
+  #transport: Transport;
+  #last: number | null = null;
+  /** EventSources in a row that failed before opening. */
+  #strikes = 0;
+  /** Catch-up requests in a row that failed. */
+  #failures = 0;
+  /** Status and transport last reported, so the listener hears only changes. */
+  #shown = '';
+  #source: EventSource | null = null;
+  #request: AbortController | null = null;
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #isStopped = false;
+
+  constructor(listener: FeedListener) {
+    this.#listener = listener;
+    this.#transport = typeof EventSource === 'function' ? 'events' : 'polling';
+  }
+
+  start(): void {
+    window.addEventListener('online', this.#wake);
+    document.addEventListener('visibilitychange', this.#wake);
+    this.#setStatus('connecting');
+    void this.#catchUp();
+  }
+
+  stop(): void {
+    this.#isStopped = true;
+    window.removeEventListener('online', this.#wake);
+    document.removeEventListener('visibilitychange', this.#wake);
+    this.#source?.close();
+    this.#source = null;
+    this.#request?.abort();
+    if (this.#timer !== null) clearTimeout(this.#timer);
+  }
+
+  /**
+   * Back online or back in the tab: waiting out a long backoff would only look broken, and a
+   * stream that looks open may have died silently while the laptop slept, so ask once what
+   * changed (the stream skips whatever this delivers first, by cursor).
+   */
+  #wake = (): void => {
+    if (document.visibilityState === 'hidden' || this.#isStopped) return;
+    if (this.#timer === null) {
+      if (this.#source !== null && this.#last !== null) {
+        fetchMessages({ last: this.#last }).then((changes) => this.#isStopped || this.#apply(changes), () => {});
+      }
+      return;
+    }
+    clearTimeout(this.#timer);
+    this.#timer = null;
+    this.#failures = 0;
+    void this.#catchUp();
+  };
+
+  async #catchUp(): Promise<void> {
+    this.#timer = null;
+    try {
+      if (this.#last === null) {
+        const page = await this.#fetch({ limit: FIRST_PAGE_SIZE });
+        this.#last = page.last;
+        this.#listener.snapshot(page, page.messages.length >= FIRST_PAGE_SIZE);
+      } else {
+        this.#apply(await this.#fetch({ last: this.#last }));
+      }
+    } catch (error) {
+      this.#fail(error);
+      return;
+    }
+    this.#failures = 0;
+    if (this.#transport === 'events' && this.#strikes >= STRIKES_BEFORE_POLLING) this.#transport = 'polling';
+    if (this.#transport === 'events') {
+      this.#openEvents();
+    } else {
+      this.#setStatus('connected');
+      void this.#poll();
+    }
+  }
+
+  #openEvents(): void {
+    const source = new EventSource(`/api/events?last=${this.#last}`);
+    let isOpen = false;
+    this.#source = source;
+    source.onopen = () => {
+      isOpen = true;
+      this.#strikes = 0;
+      this.#setStatus('connected');
+    };
+    source.addEventListener('message', (event) => {
+      this.#onEvent(event, (data) => ({ messages: [parseMessage(data)], deleted: [] }));
+    });
+    source.addEventListener('delete', (event) => {
+      this.#onEvent(event, (data) => {
+        const id = (data as { id?: unknown } | null)?.id;
+        if (!Number.isInteger(id)) throw new Error('delete event without an id');
+        return { messages: [], deleted: [id as number] };
+      });
+    });
+    source.onerror = () => {
+      source.close();
+      if (this.#source === source) this.#source = null;
+      if (this.#isStopped) return;
+      // A stream that was open dropped (restart, proxy timeout): catch up at once, and keep
+      // showing "connected" unless that fails, so a blip does not flash the indicator.
+      if (isOpen) {
+        void this.#catchUp();
+      } else {
+        this.#strikes++;
+        this.#schedule(backoff(this.#strikes));
+      }
+    };
+  }
+
+  #onEvent(event: MessageEvent, read: (data: unknown) => Omit<ChangeSet, 'last'>): void {
+    const cursor = Number(event.lastEventId);
+    if (!Number.isInteger(cursor) || this.#last === null || cursor <= this.#last) return;
+    let changes: Omit<ChangeSet, 'last'>;
+    try {
+      changes = read(JSON.parse(event.data as string));
+    } catch (error) {
+      console.warn('Parley: skipped an event it could not read', error);
+      return;
+    }
+    this.#last = cursor;
+    this.#listener.changes({ ...changes, last: cursor });
+  }
+
+  async #poll(): Promise<void> {
+    while (!this.#isStopped) {
+      try {
+        this.#apply(await this.#fetch({ last: this.#last!, wait: POLL_WAIT_SECONDS }));
+      } catch (error) {
+        this.#fail(error);
+        return;
+      }
+      this.#setStatus('connected');
+    }
+  }
+
+  #apply(changes: ChangeSet): void {
+    if (this.#last !== null && changes.last < this.#last) return;
+    this.#last = changes.last;
+    if (changes.messages.length > 0 || changes.deleted.length > 0) this.#listener.changes(changes);
+  }
+
+  async #fetch(query: Parameters<typeof fetchMessages>[0]): Promise<ChangeSet> {
+    const request = new AbortController();
+    this.#request = request;
+    const timeout = setTimeout(() => request.abort(), (query.wait ?? 0) * 1000 + POLL_GRACE_MS);
+    try {
+      return await fetchMessages(query, request.signal);
+    } finally {
+      clearTimeout(timeout);
+      if (this.#request === request) this.#request = null;
+    }
+  }
+
+  #fail(error: unknown): void {
+    if (this.#isStopped) return;
+    if (isSessionEnded(error)) {
+      this.stop();
+      this.#listener.sessionEnded();
+      return;
+    }
+    this.#failures++;
+    const isOffline = this.#failures >= FAILURES_BEFORE_OFFLINE || navigator.onLine === false;
+    this.#setStatus(isOffline ? 'offline' : 'reconnecting');
+    this.#schedule(backoff(this.#failures));
+  }
+
+  #schedule(delay: number): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.#catchUp(), delay);
+  }
+
+  #setStatus(status: LinkStatus): void {
+    const shown = `${status} ${this.#transport}`;
+    if (shown === this.#shown) return;
+    this.#shown = shown;
+    this.#listener.status(status, this.#transport);
+  }
+}
+
+/** Exponential with jitter, so a restarted server is not hit by every client in the same instant. */
+function backoff(attempt: number): number {
+  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** Math.max(0, attempt - 1));
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
