@@ -10,6 +10,7 @@ import { claimDataDir, DataDirError } from './ops/data-dir.js';
 import { listen, ListenError } from './ops/listen.js';
 import { openLogger, type Logger } from './ops/logger.js';
 import { Metrics } from './ops/metrics.js';
+import { ClusterChat, ClusterError } from './cluster/cluster-chat.js';
 import { LocalChat } from './store/local-chat.js';
 import { createTcpEdge } from './tcp/tcp-server.js';
 
@@ -118,6 +119,21 @@ async function main(): Promise<void> {
 }
 
 async function openChat(config: Config, logger: Logger, metrics: Metrics | null): Promise<Chat> {
+  if (config.cluster !== null) {
+    try {
+      return await ClusterChat.open({
+        url: config.cluster,
+        capacity: config.capacity,
+        arenaBytes: config.arenaBytes,
+        rateLimit: config.rateLimit,
+        onError: (event, error) => logger.error(event, { error }),
+        onEvent: (level, event, fields) => logger[level](event, fields),
+      });
+    } catch (error) {
+      if (error instanceof ClusterError) fail(error.message, 1);
+      throw error;
+    }
+  }
   const chat = await LocalChat.open({
     dataDir: config.dataDir,
     capacity: config.capacity,

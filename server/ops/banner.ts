@@ -24,10 +24,15 @@ export function banner(config: Config, ports: Ports, stats: StoreStats, messages
     `  Data         ${config.dataDir ?? 'in memory only (--memory): nothing is kept after exit'}`,
     `  Log          ${config.logFile ?? 'off'}`,
     `  Store        ${messages} changes kept of ${stats.ring.capacity}, ${Math.round(stats.ring.arenaBytes / 1048576)} MiB for texts`,
-    `  Workers      ${config.workers === 0 ? 'none (writes applied on the main thread)' : `${config.workers} threads`}`,
+    `  Workers      ${workers(config)}`,
     `  Cluster      ${config.cluster ? config.cluster.replace(/\/\/[^@/]*@/, '//***@') : 'no (single node)'}`,
     '',
     'Stop with Ctrl-C.',
   ];
   return lines.join('\n');
+}
+
+function workers(config: Config): string {
+  if (config.cluster !== null) return 'none: in a cluster, Redis orders the writes';
+  return config.workers === 0 ? 'none: writes applied on the main thread' : `${config.workers} threads`;
 }

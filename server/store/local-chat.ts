@@ -17,6 +17,7 @@ import { Journal } from '../journal.js';
 import { RingBuffer, type Change } from '../ring-buffer.js';
 import { applyWrites, type WriteOp, type WriteOutcome } from './apply-writes.js';
 import { RateLimiter } from './rate-limiter.js';
+import { changesAfter, history, liveChangesAfter, toChatMessage, toLiveChange } from './ring-reads.js';
 import { SessionStore } from './sessions.js';
 
 export interface LocalChatOptions {
@@ -283,10 +284,7 @@ export class LocalChat implements Chat {
   #announce(changes: Change[]): void {
     if (this.#listeners.size === 0) return;
     for (const change of changes) {
-      const live: LiveChange =
-        change.kind === 'message'
-          ? { kind: 'message', cursor: change.seq, message: toChatMessage(change) }
-          : { kind: 'delete', cursor: change.seq, id: change.messageId };
+      const live = toLiveChange(change);
       for (const listener of this.#listeners) {
         try {
           listener(live);
@@ -348,41 +346,15 @@ export class LocalChat implements Chat {
   }
 
   changesAfter(cursor: number, limit: number): ChangeSet {
-    const upTo = this.ring.published;
-    if (cursor >= upTo) return { messages: [], deleted: [], last: upTo };
-    const { changes, last } = this.ring.readChanges(cursor, limit, upTo);
-    const messages: ChatMessage[] = [];
-    const deleted: number[] = [];
-    for (const change of changes) {
-      if (change.kind === 'message') {
-        if (change.deletedAt === 0) messages.push(toChatMessage(change));
-      } else if (change.messageId <= cursor) {
-        // A message created and deleted after the cursor was never seen: neither is reported.
-        deleted.push(change.messageId);
-      }
-    }
-    return { messages, deleted, last };
+    return changesAfter(this.ring, cursor, limit);
   }
 
   liveChangesAfter(cursor: number, limit: number): { changes: LiveChange[]; last: number; missed: boolean } {
-    const upTo = this.ring.published;
-    if (cursor >= upTo) return { changes: [], last: upTo, missed: false };
-    const { changes, last, missed } = this.ring.readChanges(cursor, limit, upTo);
-    const live: LiveChange[] = [];
-    for (const change of changes) {
-      if (change.kind === 'message') {
-        if (change.deletedAt === 0) live.push({ kind: 'message', cursor: change.seq, message: toChatMessage(change) });
-      } else if (change.messageId <= cursor) {
-        live.push({ kind: 'delete', cursor: change.seq, id: change.messageId });
-      }
-    }
-    return { changes: live, last, missed };
+    return liveChangesAfter(this.ring, cursor, limit);
   }
 
   history(before: number | undefined, limit: number): ChangeSet {
-    const upTo = this.ring.published;
-    const changes = this.ring.readHistory(before, limit, upTo);
-    return { messages: changes.map((c) => toChatMessage(c as Change & { kind: 'message' })), deleted: [], last: upTo };
+    return history(this.ring, before, limit);
   }
 
   subscribe(listener: (change: LiveChange) => void): () => void {
@@ -432,10 +404,6 @@ export class LocalChat implements Chat {
 
 function clientKey(user: string, clientId: string): string {
   return `${user}\u0000${clientId}`;
-}
-
-function toChatMessage(change: Change & { kind: 'message' }): ChatMessage {
-  return { id: change.seq, user: change.user, text: change.text, time: new Date(change.timeMs).toISOString() };
 }
 
 /** A deletion is its own journal record; the message record always says "not deleted". */

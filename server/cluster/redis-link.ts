@@ -1,0 +1,165 @@
+// The node's connections to Redis, all node-redis clients (no protocol code of ours):
+//
+//   commands   writes (the Lua scripts), session reads and writes, health pings
+//   follower   XREAD BLOCK only: a blocked connection answers nothing else, so it gets its own
+//   logouts    pub/sub only (a subscribed connection runs no other commands)
+//
+// Fail fast, never crash: `disableOfflineQueue` makes a command sent while Redis is unreachable
+// fail at once instead of waiting in memory for a reconnect (a chat write that lands minutes
+// later, after the user gave up, is worse than a clear 503), and run()'s deadline bounds a
+// command sent to a Redis that stopped answering. Reconnecting is node-redis's job: exponential
+// backoff from 50 ms to 2 s with jitter, forever. Every client has an 'error' listener: an
+// EventEmitter error without one would take the process down.
+import { createClient, ClientOfflineError, ClientClosedError, ErrorReply } from 'redis';
+import { ApiError } from '../errors.js';
+import { SCRIPTS } from './write-scripts.js';
+
+/** An operational event for chat.log: expected in a cluster's life, so no stack trace. */
+export type EventListener = (level: 'info' | 'warn' | 'error', event: string, fields: Record<string, unknown>) => void;
+
+export interface LinkOptions {
+  url: string;
+  /** Longest a command may wait for its answer. */
+  commandTimeoutMs: number;
+  /** Unexpected failures (a script error, a reply Parley does not understand), with the error. */
+  onError: (event: string, error: unknown) => void;
+  onEvent: EventListener;
+}
+
+const RETRY_FIRST_MS = 50;
+const RETRY_MAX_MS = 2000;
+const RETRY_JITTER_MS = 100;
+/** Seconds a client refused with UNAVAILABLE is asked to wait. */
+export const RETRY_AFTER_SECONDS = 2;
+
+function newClient(options: LinkOptions, role: string) {
+  return createClient({
+    url: options.url,
+    name: `parley-${role}`,
+    disableOfflineQueue: true,
+    commandOptions: role === 'follower' ? {} : { timeout: options.commandTimeoutMs },
+    socket: {
+      connectTimeout: Math.max(1000, options.commandTimeoutMs),
+      reconnectStrategy: (retries: number) =>
+        Math.min(RETRY_FIRST_MS * 2 ** Math.min(retries, 16), RETRY_MAX_MS) + Math.floor(Math.random() * RETRY_JITTER_MS),
+    },
+    scripts: SCRIPTS,
+  });
+}
+
+export type CommandClient = ReturnType<typeof newClient>;
+
+export class RedisLink {
+  readonly commands: CommandClient;
+  readonly follower: CommandClient;
+  readonly logouts: CommandClient;
+  readonly #options: LinkOptions;
+  /** Roles currently cut off from Redis, so an outage is logged once, not per retry. */
+  readonly #down = new Set<string>();
+  #lastError: unknown;
+
+  constructor(options: LinkOptions) {
+    this.#options = options;
+    this.commands = this.#watch(newClient(options, 'commands'), 'commands');
+    this.follower = this.#watch(newClient(options, 'follower'), 'follower');
+    this.logouts = this.#watch(newClient(options, 'logouts'), 'logouts');
+  }
+
+  /** True while the command connection is up (writes can be tried). */
+  get isUp(): boolean {
+    return this.commands.isReady;
+  }
+
+  /**
+   * Connects all three; rejects with a sentence naming the URL when Redis does not answer
+   * within `timeoutMs` (the clients are closed then).
+   */
+  async connect(timeoutMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`cannot reach Redis at ${redact(this.#options.url)} within ${timeoutMs / 1000} s; is it running, and is --cluster right?`)), timeoutMs);
+    });
+    try {
+      await Promise.race([Promise.all([this.commands.connect(), this.follower.connect(), this.logouts.connect()]), deadline]);
+    } catch (error) {
+      this.destroy();
+      // node-redis retries a refused handshake like a refused connection; say which it was.
+      const last = this.#lastError;
+      if (last instanceof ErrorReply) {
+        throw new Error(`Redis at ${redact(this.#options.url)} refused the connection (${last.message}); check the user, password and database in --cluster`);
+      }
+      throw last === undefined ? error : new Error(`${(error as Error).message} (${(last as Error).message ?? String(last)})`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Runs a command; an unreachable, failing or silent Redis becomes UNAVAILABLE with a sentence.
+   * (node-redis's own `timeout` covers only the wait before a command is sent; once sent, only
+   * this deadline bounds the wait. A late answer is still matched to its command and dropped.)
+   */
+  async run<T>(what: string, command: (client: CommandClient) => Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new NoAnswerError()), this.#options.commandTimeoutMs);
+    });
+    try {
+      return await Promise.race([command(this.commands), deadline]);
+    } catch (error) {
+      throw this.unavailable(what, error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  unavailable(what: string, error: unknown): ApiError {
+    if (error instanceof ApiError) return error;
+    let sentence: string;
+    if (error instanceof ErrorReply) {
+      // Redis refused: out of memory, a key of the wrong type, a bug in a script.
+      this.#options.onError('redis-command-failed', error);
+      sentence = `the chat store (Redis) refused to ${what}; the error was logged, please try again later`;
+    } else if (error instanceof NoAnswerError) {
+      this.#options.onEvent('warn', 'redis-no-answer', { what, afterMs: this.#options.commandTimeoutMs });
+      sentence = `the chat store (Redis) did not answer in time, so the server could not ${what}; try again in a few seconds (a resend with the same clientId is never a duplicate)`;
+    } else if (error instanceof ClientOfflineError || error instanceof ClientClosedError) {
+      sentence = `the chat store (Redis) is unreachable, so the server cannot ${what} right now; try again in a few seconds`;
+    } else {
+      // The connection broke while the command was on its way: it may or may not have run.
+      sentence = `the connection to the chat store (Redis) broke, so the server could not confirm that it could ${what}; try again in a few seconds (a resend with the same clientId is never a duplicate)`;
+    }
+    return new ApiError('UNAVAILABLE', sentence, { retryAfter: RETRY_AFTER_SECONDS });
+  }
+
+  /** Closes all three, waiting for commands already sent. */
+  async close(): Promise<void> {
+    // The follower may sit in XREAD BLOCK; waiting for that answer would only delay the exit.
+    if (this.follower.isOpen) this.follower.destroy();
+    await Promise.all([this.commands.isOpen && this.commands.close(), this.logouts.isOpen && this.logouts.close()]);
+  }
+
+  destroy(): void {
+    for (const client of [this.commands, this.follower, this.logouts]) if (client.isOpen) client.destroy();
+  }
+
+  #watch(client: CommandClient, role: string): CommandClient {
+    client.on('error', (error: unknown) => {
+      this.#lastError = error;
+      if (this.#down.has(role)) return;
+      this.#down.add(role);
+      this.#options.onEvent('warn', 'redis-unreachable', { connection: role, reason: (error as Error)?.message ?? String(error) });
+    });
+    client.on('ready', () => {
+      if (this.#down.delete(role)) this.#options.onEvent('info', 'redis-reconnected', { connection: role });
+    });
+    return client;
+  }
+}
+
+class NoAnswerError extends Error {}
+
+/** The URL without its password, for messages and logs. */
+export function redact(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}

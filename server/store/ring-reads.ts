@@ -1,0 +1,54 @@
+// The read half of `Chat` as pure functions of a ring, for the stores that serve reads from
+// shared memory. They keep single-node semantics (server/store/local-chat.ts) to the letter:
+// only published changes are served; a message created and deleted after the cursor is never
+// reported; the deletion of a message after the cursor is not news to that reader.
+import type { ChangeSet, ChatMessage } from '../../protocol/message.js';
+import type { LiveChange } from '../chat/chat.js';
+import type { Change, MessageChange, RingBuffer } from '../ring-buffer.js';
+
+export function changesAfter(ring: RingBuffer, cursor: number, limit: number): ChangeSet {
+  const upTo = ring.published;
+  if (cursor >= upTo) return { messages: [], deleted: [], last: upTo };
+  const { changes, last } = ring.readChanges(cursor, limit, upTo);
+  const messages: ChatMessage[] = [];
+  const deleted: number[] = [];
+  for (const change of changes) {
+    if (change.kind === 'message') {
+      if (change.deletedAt === 0) messages.push(toChatMessage(change));
+    } else if (change.messageId <= cursor) {
+      deleted.push(change.messageId);
+    }
+  }
+  return { messages, deleted, last };
+}
+
+export function liveChangesAfter(ring: RingBuffer, cursor: number, limit: number): { changes: LiveChange[]; last: number; missed: boolean } {
+  const upTo = ring.published;
+  if (cursor >= upTo) return { changes: [], last: upTo, missed: false };
+  const { changes, last, missed } = ring.readChanges(cursor, limit, upTo);
+  const live: LiveChange[] = [];
+  for (const change of changes) {
+    if (change.kind === 'message') {
+      if (change.deletedAt === 0) live.push({ kind: 'message', cursor: change.seq, message: toChatMessage(change) });
+    } else if (change.messageId <= cursor) {
+      live.push({ kind: 'delete', cursor: change.seq, id: change.messageId });
+    }
+  }
+  return { changes: live, last, missed };
+}
+
+export function history(ring: RingBuffer, before: number | undefined, limit: number): ChangeSet {
+  const upTo = ring.published;
+  return { messages: ring.readHistory(before, limit, upTo).map(toChatMessage), deleted: [], last: upTo };
+}
+
+/** A change as live subscribers get it. */
+export function toLiveChange(change: Change): LiveChange {
+  return change.kind === 'message'
+    ? { kind: 'message', cursor: change.seq, message: toChatMessage(change) }
+    : { kind: 'delete', cursor: change.seq, id: change.messageId };
+}
+
+export function toChatMessage(change: MessageChange): ChatMessage {
+  return { id: change.seq, user: change.user, text: change.text, time: new Date(change.timeMs).toISOString() };
+}

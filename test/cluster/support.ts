@@ -1,0 +1,194 @@
+// Shared by the cluster tests: in-process nodes (ClusterChat against a real redis-server), a
+// web client (cookie + fetch + a Server-Sent Events reader) and small waiting helpers that
+// resolve on events, so no test sleeps for a fixed time.
+import type { TestContext } from 'node:test';
+import type { LiveChange } from '../../server/chat/chat.js';
+import { ClusterChat, type ClusterChatOptions } from '../../server/cluster/cluster-chat.js';
+import type { RunningRedis } from '../helpers/redis.js';
+
+export interface Node {
+  chat: ClusterChat;
+  /** Names of the events and errors the node reported, in order (e.g. 'redis-unreachable'). */
+  events: string[];
+}
+
+/** A ClusterChat on `redis`, closed when the test ends. */
+export async function openNode(t: TestContext, redis: RunningRedis, options: Partial<ClusterChatOptions> = {}): Promise<Node> {
+  const events: string[] = [];
+  const chat = await ClusterChat.open({
+    url: redis.url,
+    capacity: 1024,
+    arenaBytes: 1024 * 1024,
+    rateLimit: 0,
+    commandTimeoutMs: 2000,
+    onError: (event) => events.push(event),
+    onEvent: (_level, event) => events.push(event),
+    ...options,
+  });
+  t.after(() => chat.close());
+  return { chat, events };
+}
+
+/** Resolves once `chat` has published `cursor` (it may already have). */
+export function untilCursor(chat: ClusterChat, cursor: number, timeoutMs = 10_000): Promise<void> {
+  if (chat.cursor >= cursor) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`node stayed at cursor ${chat.cursor}, waiting for ${cursor}`));
+    }, timeoutMs);
+    const unsubscribe = chat.subscribe((change: LiveChange) => {
+      if (change.cursor < cursor) return;
+      clearTimeout(timer);
+      unsubscribe();
+      resolve();
+    });
+  });
+}
+
+/**
+ * Checks `condition` until it holds, for state only visible by asking (a Redis client that
+ * reconnected). Rejects with `what` after `timeoutMs`.
+ */
+export async function eventually(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** A browser-like HTTP client: session cookie, same-origin header, raw statuses. */
+export class WebClient {
+  readonly baseUrl: string;
+  cookie: string;
+
+  constructor(baseUrl: string, cookie = '') {
+    this.baseUrl = baseUrl;
+    this.cookie = cookie;
+  }
+
+  static async login(baseUrl: string, username: string): Promise<WebClient> {
+    const client = new WebClient(baseUrl);
+    const response = await client.call('POST', '/api/login', { username });
+    if (response.status !== 200) throw new Error(`login as ${username}: ${response.status} ${await response.text()}`);
+    client.cookie = response.headers.getSetCookie()[0]!.split(';')[0]!;
+    return client;
+  }
+
+  /** The same session on another node (what a load balancer does to a browser). */
+  on(baseUrl: string): WebClient {
+    return new WebClient(baseUrl, this.cookie);
+  }
+
+  call(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<Response> {
+    return fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: {
+        origin: this.baseUrl,
+        ...(this.cookie ? { cookie: this.cookie } : {}),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? null : JSON.stringify(body),
+      signal: signal ?? null,
+    });
+  }
+
+  async json(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; headers: Headers }> {
+    const response = await this.call(method, path, body);
+    const text = await response.text();
+    return { status: response.status, body: text === '' ? null : JSON.parse(text), headers: response.headers };
+  }
+
+  /** Opens GET /api/events; closed when the test ends. */
+  async events(t: TestContext, last?: number): Promise<EventStream> {
+    const controller = new AbortController();
+    const response = await this.call('GET', `/api/events${last === undefined ? '' : `?last=${last}`}`, undefined, controller.signal);
+    if (response.status !== 200) throw new Error(`events: ${response.status} ${await response.text()}`);
+    const stream = new EventStream(response.body!, controller);
+    t.after(() => stream.close());
+    return stream;
+  }
+}
+
+export interface SseEvent {
+  event: string;
+  id: string | undefined;
+  data: any;
+}
+
+/** Reads a text/event-stream body into events; next() awaits the first unread one that matches. */
+export class EventStream {
+  readonly events: SseEvent[] = [];
+  readonly #controller: AbortController;
+  #read = 0;
+  #waiters: Array<() => void> = [];
+
+  constructor(body: ReadableStream<Uint8Array>, controller: AbortController) {
+    this.#controller = controller;
+    void this.#pump(body);
+  }
+
+  async next(match: (event: SseEvent) => boolean, timeoutMs = 10_000): Promise<SseEvent> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (; this.#read < this.events.length; this.#read++) {
+        const event = this.events[this.#read]!;
+        if (match(event)) {
+          this.#read++;
+          return event;
+        }
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no matching event within ${timeoutMs} ms; got ${JSON.stringify(this.events.slice(-5))}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  close(): void {
+    this.#controller.abort();
+  }
+
+  async #pump(body: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    let buffered = '';
+    const reader = body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        buffered += decoder.decode(value, { stream: true });
+        let end: number;
+        while ((end = buffered.indexOf('\n\n')) >= 0) {
+          const block = buffered.slice(0, end);
+          buffered = buffered.slice(end + 2);
+          this.#parse(block);
+        }
+      }
+    } catch {
+      // aborted by close()
+    }
+  }
+
+  #parse(block: string): void {
+    let event = 'message';
+    let id: string | undefined;
+    let data: string | undefined;
+    for (const line of block.split('\n')) {
+      if (line.startsWith('event: ')) event = line.slice(7);
+      else if (line.startsWith('id: ')) id = line.slice(4);
+      else if (line.startsWith('data: ')) data = line.slice(6);
+    }
+    if (data === undefined) return; // comments, retry and cursor marks
+    this.events.push({ event, id, data: JSON.parse(data) });
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
