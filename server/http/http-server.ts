@@ -1,0 +1,196 @@
+// The HTTP edge on port 8784: the node:http server, the checks every request passes before its
+// route (origin, method), the one place thrown errors are answered, broken requests answered
+// before they reach a route, and graceful shutdown. server/main.ts calls createHttpEdge and
+// listens; everything else about HTTP lives in this folder.
+//
+// Reads are answered on the primary thread from the shared-memory ring and a per-cursor cache
+// (change-answers.ts); only writes reach the worker pool, batched by the chat. Issue 6 measured
+// a pool hop per tiny request at half the throughput of answering inline.
+import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Chat } from '../chat/chat.js';
+import type { Config } from '../config.js';
+import { ApiError } from '../errors.js';
+import type { ClientCounts } from '../ops/client-counts.js';
+import type { Logger } from '../ops/logger.js';
+import type { Metrics } from '../ops/metrics.js';
+import { AccessLog } from './access-log.js';
+import { ChangeAnswers } from './change-answers.js';
+import type { Edge } from './edge.js';
+import { Exchange } from './exchange.js';
+import { LiveFeed } from './live-feed.js';
+import { checkOrigin } from './origin-check.js';
+import { API_SECURITY_HEADERS, answerThrown, sendError, sendNoContent } from './respond.js';
+import { findRoute, type Route } from './router.js';
+import { StaticFiles } from './static-files.js';
+
+export { createMetricsServer } from './metrics-server.js';
+
+export interface HttpDeps {
+  chat: Chat;
+  config: Config;
+  logger: Logger;
+  /** null when metrics are off; /metrics is served here only when config.metricsPort === null. */
+  metrics: Metrics | null;
+  /** SSE and long-poll clients are counted here; all transports together are capped at config.maxClients. */
+  clients: ClientCounts;
+}
+
+export interface HttpEdge {
+  /** Not yet listening: main calls listen. */
+  server: Server;
+  /**
+   * Graceful shutdown: stop accepting, answer in-flight requests, end long-polls with their
+   * current (empty) answer, send SSE clients `retry:` and a final `goodbye` event and end them,
+   * close idle keep-alive connections; resolves when every connection is closed.
+   */
+  shutdown(): Promise<void>;
+}
+
+// Timeouts (issue 3, "a slowloris client cannot tie up the server"). Headers must arrive within
+// HEADERS_TIMEOUT_MS and a whole request (body included) within REQUEST_TIMEOUT_MS; both are
+// checked every CHECK_INTERVAL_MS. They end once the request is read, so long-polls and SSE
+// streams are unaffected. An idle keep-alive connection closes after KEEP_ALIVE_MS.
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+const CHECK_INTERVAL_MS = 1_000;
+const KEEP_ALIVE_MS = 5_000;
+/** After this long in shutdown, connections still open are closed regardless. */
+const SHUTDOWN_GRACE_MS = 3_000;
+/** How often idle connections are closed during shutdown (in-flight ones become idle). */
+const SHUTDOWN_SWEEP_MS = 50;
+/** How long a browser may cache a CORS preflight answer. */
+const PREFLIGHT_MAX_AGE_SECONDS = 600;
+
+export function createHttpEdge(deps: HttpDeps): HttpEdge {
+  const { chat, config, logger } = deps;
+  const accessLog = new AccessLog(logger, deps.metrics);
+  const feed = new LiveFeed(chat);
+  const edge: Edge = {
+    ...deps,
+    feed,
+    answers: new ChangeAnswers(chat),
+    files: new StaticFiles(config.webRoot, logger),
+    isShuttingDown: false,
+  };
+
+  const server = createServer(
+    {
+      keepAliveTimeout: KEEP_ALIVE_MS,
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: CHECK_INTERVAL_MS,
+    },
+    (req, res) => handle(req, res),
+  );
+  server.maxConnections = config.maxClients;
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, logger));
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const exchange = new Exchange(req, res, accessLog);
+    if (edge.isShuttingDown) res.shouldKeepAlive = false;
+    const route = findRoute(exchange.path);
+    exchange.route = route.pattern;
+    if (!isOriginAccepted(exchange, config.allowedOrigins)) {
+      sendError(exchange, new ApiError('CROSS_ORIGIN', 'requests from another site are refused; use Parley from its own address'));
+      return;
+    }
+    const handler = route.methods[exchange.method];
+    if (handler === undefined) {
+      answerUnroutable(exchange, route);
+      return;
+    }
+    try {
+      const pending = handler(exchange, edge);
+      if (pending !== undefined) pending.catch((error: unknown) => answerThrown(exchange, error, logger));
+    } catch (error) {
+      answerThrown(exchange, error, logger);
+    }
+  }
+
+  let shuttingDown: Promise<void> | null = null;
+  function shutdown(): Promise<void> {
+    shuttingDown ??= new Promise<void>((resolve) => {
+      edge.isShuttingDown = true;
+      let sweeper: NodeJS.Timeout | undefined;
+      let deadline: NodeJS.Timeout | undefined;
+      server.close(() => {
+        clearInterval(sweeper);
+        clearTimeout(deadline);
+        resolve();
+      });
+      feed.endAll('shutdown');
+      feed.close();
+      // Node closes the connections idle at close() time; those busy now become idle later.
+      sweeper = setInterval(() => server.closeIdleConnections(), SHUTDOWN_SWEEP_MS);
+      deadline = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+      deadline.unref();
+    });
+    return shuttingDown;
+  }
+
+  return { server, shutdown };
+}
+
+/**
+ * Cross-site request refusal (origin-check.ts) for state-changing methods. An allowed other
+ * origin is remembered so the answer carries CORS headers; reads are not refused (a browser
+ * does not let another site read them without those headers anyway).
+ */
+function isOriginAccepted(exchange: Exchange, allowedOrigins: readonly string[]): boolean {
+  const origin = exchange.req.headers.origin;
+  if (origin === undefined) return true;
+  const verdict = checkOrigin(origin, exchange.req.headers.host, allowedOrigins);
+  if (verdict === 'allowed') exchange.corsOrigin = origin;
+  if (exchange.method === 'GET' || exchange.method === 'HEAD') return true;
+  return verdict !== 'foreign';
+}
+
+function answerUnroutable(exchange: Exchange, route: Route): void {
+  if (route.allow.length === 0) {
+    sendError(exchange, new ApiError('NOT_FOUND', `there is no API endpoint ${exchange.path}; see docs/api.md`));
+    return;
+  }
+  if (exchange.method === 'OPTIONS' && route.isApi && exchange.corsOrigin !== undefined) {
+    // A preflight from an allowed origin (config.allowedOrigins) before a JSON POST or DELETE.
+    sendNoContent(exchange, [
+      'Access-Control-Allow-Methods', route.allow.join(', '),
+      'Access-Control-Allow-Headers', 'Content-Type, Last-Event-ID',
+      'Access-Control-Max-Age', String(PREFLIGHT_MAX_AGE_SECONDS),
+    ]);
+    return;
+  }
+  const allowed = route.allow.join(', ');
+  sendError(exchange, new ApiError('METHOD_NOT_ALLOWED', `${exchange.method} is not allowed on ${route.pattern === 'static' ? 'web pages' : route.pattern}; use ${allowed}`, {
+    allow: route.allow,
+  }));
+}
+
+/**
+ * Requests node:http could not parse never reach a route (STYLE.md section 4): they get a
+ * short JSON answer and the connection is closed, since the stream cannot be trusted after a
+ * framing error. Timeouts are 408, oversized headers 431, the rest 400.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, logger: Logger): void {
+  const inProgress = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || (inProgress != null && inProgress.headersSent)) {
+    socket.destroy();
+    return;
+  }
+  let status = 400;
+  let body: ApiError;
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    status = 408;
+    body = new ApiError('IDLE_TIMEOUT', `the request did not arrive in time (headers within ${HEADERS_TIMEOUT_MS / 1000} s, the whole request within ${REQUEST_TIMEOUT_MS / 1000} s)`);
+  } else if (error.code === 'HPE_HEADER_OVERFLOW') {
+    status = 431;
+    body = new ApiError('BAD_REQUEST', 'the request headers are too large; the limit is 16 KiB');
+  } else {
+    body = new ApiError('BAD_REQUEST', 'the request is not valid HTTP/1.1');
+  }
+  logger.info('http-client-error', { status, reason: error.code ?? error.message });
+  const json = JSON.stringify(body.toBody());
+  const head = [`HTTP/1.1 ${status} ${STATUS_CODES[status]}`, 'Content-Type: application/json; charset=utf-8', `Content-Length: ${Buffer.byteLength(json)}`, 'Connection: close'];
+  for (let i = 0; i < API_SECURITY_HEADERS.length; i += 2) head.push(`${API_SECURITY_HEADERS[i]}: ${API_SECURITY_HEADERS[i + 1]}`);
+  socket.end(`${head.join('\r\n')}\r\n\r\n${json}`);
+}

@@ -1,0 +1,106 @@
+// One subscription to the chat for the whole HTTP edge, fanned out to every SSE stream and
+// waiting long-poll. Changes published in the same tick are delivered as one batch on the next
+// turn of the event loop: each change is serialised once for all streams, each stream gets one
+// write per batch, and a burst of sends wakes a long-poll once instead of once per message.
+//
+// Relies on the chat publishing a change only once reads can return it (LocalChat publishes,
+// then announces): a stream that catches up by reading and then turns live misses nothing.
+import type { Chat, LiveChange } from '../chat/chat.js';
+import { changeEvent } from './sse-format.js';
+
+export type EndReason = 'shutdown' | 'logout';
+
+/** An SSE stream or a waiting long-poll. */
+export interface LiveClient {
+  /** The session token it was opened with, so a logout can end it. */
+  readonly token: string;
+  deliver(batch: LiveBatch): void;
+  heartbeat(): void;
+  end(reason: EndReason): void;
+}
+
+/** Changes published together, oldest first. */
+export class LiveBatch {
+  readonly changes: readonly LiveChange[];
+  readonly lastCursor: number;
+  #events: string[] | undefined;
+  #allEvents: string | undefined;
+
+  constructor(changes: readonly LiveChange[]) {
+    this.changes = changes;
+    this.lastCursor = changes[changes.length - 1]!.cursor;
+  }
+
+  /** The SSE text of the changes after `cursor` ('' when it has them all). */
+  eventsAfter(cursor: number): string {
+    if (cursor >= this.lastCursor) return '';
+    this.#events ??= this.changes.map(changeEvent);
+    if (cursor < this.changes[0]!.cursor) return (this.#allEvents ??= this.#events.join(''));
+    let text = '';
+    for (let i = 0; i < this.changes.length; i++) {
+      if (this.changes[i]!.cursor > cursor) text += this.#events[i];
+    }
+    return text;
+  }
+}
+
+const HEARTBEAT_MS = 15_000;
+
+export class LiveFeed {
+  readonly #clients = new Set<LiveClient>();
+  readonly #unsubscribe: () => void;
+  readonly #heartbeat: NodeJS.Timeout;
+  #pending: LiveChange[] = [];
+  #isFlushScheduled = false;
+
+  constructor(chat: Chat, heartbeatMs = HEARTBEAT_MS) {
+    this.#unsubscribe = chat.subscribe((change) => this.#publish(change));
+    this.#heartbeat = setInterval(() => {
+      for (const client of this.#clients) client.heartbeat();
+    }, heartbeatMs);
+    this.#heartbeat.unref();
+  }
+
+  get size(): number {
+    return this.#clients.size;
+  }
+
+  add(client: LiveClient): void {
+    this.#clients.add(client);
+  }
+
+  delete(client: LiveClient): void {
+    this.#clients.delete(client);
+  }
+
+  /** Ends the streams and long-polls of a session that was just logged out. */
+  endSession(token: string): void {
+    for (const client of this.#clients) if (client.token === token) client.end('logout');
+  }
+
+  endAll(reason: EndReason): void {
+    for (const client of this.#clients) client.end(reason);
+  }
+
+  close(): void {
+    this.#unsubscribe();
+    clearInterval(this.#heartbeat);
+  }
+
+  #publish(change: LiveChange): void {
+    this.#pending.push(change);
+    if (this.#isFlushScheduled) return;
+    this.#isFlushScheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#isFlushScheduled = false;
+    const changes = this.#pending;
+    this.#pending = [];
+    if (changes.length === 0 || this.#clients.size === 0) return;
+    const batch = new LiveBatch(changes);
+    // A client may end itself while being delivered to; Set iteration allows that.
+    for (const client of this.#clients) client.deliver(batch);
+  }
+}

@@ -1,0 +1,79 @@
+// GET /api/messages?last=C&wait=S when nothing changed after C yet: the request is held until
+// a change arrives (woken by the live feed), `S` seconds pass (answered empty), the client
+// leaves, or the server shuts down (answered with what is there, usually empty).
+import type { ChangeAnswers } from './change-answers.js';
+import type { Exchange } from './exchange.js';
+import type { EndReason, LiveBatch, LiveClient, LiveFeed } from './live-feed.js';
+import { sendJson } from './respond.js';
+import type { ClientCounts } from '../ops/client-counts.js';
+
+// nginx's convention for "client closed the request", for the access log only.
+const CLIENT_CLOSED = 499;
+
+export class LongPoll implements LiveClient {
+  readonly token: string;
+  readonly #exchange: Exchange;
+  readonly #answers: ChangeAnswers;
+  readonly #feed: LiveFeed;
+  readonly #clients: ClientCounts;
+  readonly #last: number;
+  readonly #limit: number;
+  #timer: NodeJS.Timeout | undefined;
+  #isDone = false;
+
+  constructor(
+    exchange: Exchange,
+    token: string,
+    last: number,
+    limit: number,
+    services: { answers: ChangeAnswers; feed: LiveFeed; clients: ClientCounts },
+  ) {
+    this.#exchange = exchange;
+    this.token = token;
+    this.#last = last;
+    this.#limit = limit;
+    this.#answers = services.answers;
+    this.#feed = services.feed;
+    this.#clients = services.clients;
+  }
+
+  start(waitMs: number): void {
+    this.#exchange.isLongLived = true;
+    this.#clients.opened('longpoll');
+    this.#feed.add(this);
+    this.#timer = setTimeout(() => this.#answer(), waitMs);
+    this.#exchange.res.once('close', () => {
+      if (this.#isDone) return;
+      this.#finish();
+      this.#exchange.recordAnswer(CLIENT_CLOSED);
+    });
+  }
+
+  deliver(batch: LiveBatch): void {
+    if (batch.lastCursor <= this.#last) return;
+    // Answer only once the change is readable; otherwise the next batch wakes us again.
+    if (this.#answers.changesAfter(this.#last, this.#limit).isEmpty) return;
+    this.#answer();
+  }
+
+  heartbeat(): void {}
+
+  end(_reason: EndReason): void {
+    this.#answer();
+  }
+
+  #answer(): void {
+    if (this.#isDone) return;
+    this.#finish();
+    const { res } = this.#exchange;
+    if (res.destroyed || res.headersSent) return;
+    sendJson(this.#exchange, 200, this.#answers.changesAfter(this.#last, this.#limit).body);
+  }
+
+  #finish(): void {
+    this.#isDone = true;
+    clearTimeout(this.#timer);
+    this.#feed.delete(this);
+    this.#clients.closed('longpoll');
+  }
+}

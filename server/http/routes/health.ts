@@ -1,0 +1,32 @@
+// GET /api/health for load balancers: 200 when the store and its workers answer, 503 when they
+// do not or the server is shutting down (so a balancer drains it first).
+import { ApiError } from '../../errors.js';
+import type { Exchange } from '../exchange.js';
+import type { Edge } from '../edge.js';
+import { sendJson } from '../respond.js';
+
+/** A check slower than this counts as a failure: a balancer must not hang on it. */
+const CHECK_TIMEOUT_MS = 2000;
+const HEALTHY = '{"status":"ok"}';
+
+export async function getHealth(exchange: Exchange, edge: Edge): Promise<void> {
+  if (edge.isShuttingDown) {
+    throw new ApiError('SHUTTING_DOWN', 'the server is shutting down', { retryAfter: 5 });
+  }
+  if (!(await isHealthyWithin(edge, CHECK_TIMEOUT_MS))) {
+    throw new ApiError('UNAVAILABLE', 'the message store or its workers are not answering; see chat.log', { retryAfter: 5 });
+  }
+  sendJson(exchange, 200, HEALTHY);
+}
+
+async function isHealthyWithin(edge: Edge, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([edge.chat.isHealthy().catch(() => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

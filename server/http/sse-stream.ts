@@ -1,0 +1,164 @@
+// One Server-Sent Events stream (GET /api/events). Two states:
+//
+//   catching up --(liveChangesAfter() returns nothing newer)--> live --(end / client leaves)--> closed
+//
+// Catching up pages through chat.liveChangesAfter() from the client's cursor, waiting for 'drain'
+// between pages so a long backlog never piles up in memory; live batches that arrive meanwhile
+// are ignored, because the next page reads them from the store anyway. Live, it writes each
+// batch from the feed after its own cursor, so a change read while catching up and then
+// published is never sent twice. A live client whose unsent bytes pass MAX_UNREAD_BYTES is
+// not reading: it is cut off (it can reconnect with Last-Event-ID and lose nothing).
+import type { Chat } from '../chat/chat.js';
+import type { Logger } from '../ops/logger.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { ClientCounts } from '../ops/client-counts.js';
+import type { Exchange } from './exchange.js';
+import type { EndReason, LiveBatch, LiveClient, LiveFeed } from './live-feed.js';
+import { API_SECURITY_HEADERS, corsHeaders } from './respond.js';
+import { HEARTBEAT, changeEvent, cursorMark, goodbyeEvent, retryField } from './sse-format.js';
+
+/**
+ * Unsent bytes a live stream may still hold when the next write comes; more means the client
+ * is not reading (the TCP edge uses the same bound). Checked before a write, not after, so
+ * one large burst to a client that reads does not count against it.
+ */
+export const MAX_UNREAD_BYTES = 1024 * 1024;
+/** Changes read per page while catching up. */
+const PAGE_SIZE = 500;
+/** How long EventSource waits before reconnecting after a dropped connection. */
+const RETRY_MS = 2000;
+/** How long clients are told to stay away when the server shuts down. */
+const SHUTDOWN_RETRY_SECONDS = 5;
+
+const STREAM_HEADERS: readonly string[] = [
+  'Content-Type', 'text/event-stream; charset=utf-8',
+  // no-transform: a compressing proxy would hold events back to fill its blocks.
+  'Cache-Control', 'no-store, no-transform',
+  // nginx buffers responses by default, which would delay every event (docs/deploy.md).
+  'X-Accel-Buffering', 'no',
+  ...API_SECURITY_HEADERS,
+];
+
+export interface StreamServices {
+  chat: Chat;
+  feed: LiveFeed;
+  clients: ClientCounts;
+  logger: Logger;
+  metrics: Metrics | null;
+}
+
+export class SseStream implements LiveClient {
+  readonly token: string;
+  readonly #exchange: Exchange;
+  readonly #services: StreamServices;
+  #cursor: number;
+  #isLive = false;
+  #isClosed = false;
+
+  constructor(exchange: Exchange, token: string, cursor: number, services: StreamServices) {
+    this.#exchange = exchange;
+    this.token = token;
+    this.#cursor = cursor;
+    this.#services = services;
+  }
+
+  start(): void {
+    const { res } = this.#exchange;
+    this.#exchange.isLongLived = true;
+    this.#services.clients.opened('sse');
+    this.#services.feed.add(this);
+    res.once('close', () => this.#closed());
+    this.#services.logger.info('sse-connect', { remote: res.socket?.remoteAddress, user: this.#exchange.user, last: this.#cursor });
+    const { corsOrigin } = this.#exchange;
+    const headers = corsOrigin === undefined ? STREAM_HEADERS.slice() : STREAM_HEADERS.concat(corsHeaders(corsOrigin));
+    res.writeHead(200, headers);
+    res.write(`${retryField(RETRY_MS)}${cursorMark(this.#cursor)}`);
+    this.#catchUp();
+  }
+
+  deliver(batch: LiveBatch): void {
+    if (!this.#isLive || this.#isClosed) return;
+    const text = batch.eventsAfter(this.#cursor);
+    if (batch.lastCursor > this.#cursor) this.#cursor = batch.lastCursor;
+    if (text !== '') this.#writeLive(text);
+  }
+
+  heartbeat(): void {
+    if (this.#isClosed) return;
+    this.#writeLive(HEARTBEAT);
+    // A session ended elsewhere (a TCP logout with the same token) ends its streams too.
+    void this.#services.chat.lookup(this.token).then(
+      (session) => {
+        if (session === undefined) this.end('logout');
+      },
+      () => {},
+    );
+  }
+
+  end(reason: EndReason): void {
+    if (this.#isClosed) return;
+    const { res } = this.#exchange;
+    if (reason === 'shutdown') res.write(goodbyeEvent('the server is shutting down; reconnect shortly', SHUTDOWN_RETRY_SECONDS));
+    res.end();
+    this.#closed();
+  }
+
+  #catchUp(): void {
+    const { res } = this.#exchange;
+    for (;;) {
+      if (this.#isClosed) return;
+      const text = this.#readPage();
+      if (text === null) break;
+      if (!res.write(text)) {
+        res.once('drain', () => this.#catchUp());
+        return;
+      }
+    }
+    // Nothing newer in the store: from here the feed delivers. No await separates the last
+    // read from this line, so no published change can fall between the two.
+    this.#isLive = true;
+  }
+
+  /** The next page of events after the stream's cursor, or null when there is nothing newer. */
+  #readPage(): string | null {
+    const { chat } = this.#services;
+    const start = this.#cursor;
+    if (start >= chat.cursor) return null;
+    const page = chat.liveChangesAfter(start, PAGE_SIZE);
+    if (page.last <= start) return null;
+    let text = '';
+    for (const change of page.changes) text += changeEvent(change);
+    // Changes that make no event (a message deleted before anyone saw it) still move the
+    // client's cursor, so a reconnect does not read them again.
+    const lastEvent = page.changes[page.changes.length - 1];
+    if (lastEvent === undefined || lastEvent.cursor !== page.last) text += cursorMark(page.last);
+    this.#cursor = page.last;
+    return text;
+  }
+
+  #writeLive(text: string): void {
+    const { res } = this.#exchange;
+    if (res.writableLength > MAX_UNREAD_BYTES) {
+      this.#cutOff();
+      return;
+    }
+    res.write(text);
+  }
+
+  #cutOff(): void {
+    const { logger, metrics } = this.#services;
+    metrics?.slowConsumers.inc({ transport: 'sse' });
+    logger.warn('sse-slow-consumer', { remote: this.#exchange.res.socket?.remoteAddress, user: this.#exchange.user, buffered: this.#exchange.res.writableLength });
+    this.#exchange.res.destroy();
+    this.#closed();
+  }
+
+  #closed(): void {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.#services.feed.delete(this);
+    this.#services.clients.closed('sse');
+    this.#services.logger.info('sse-disconnect', { user: this.#exchange.user });
+    this.#exchange.recordAnswer(200);
+  }
+}

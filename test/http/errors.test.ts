@@ -1,0 +1,239 @@
+// Every error status of the API with real requests, the security headers on every answer, and
+// broken or hostile HTTP that must get a 4xx while the server keeps serving everyone else.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startServer, type RunningServer } from '../helpers/server.js';
+import { assertError, login, postJson, rawRequest, start, statusOf, type User } from './support.js';
+
+let server: RunningServer;
+let alice: User;
+before(async () => {
+  server = await startServer();
+  alice = await login(server.baseUrl, 'alice');
+});
+after(() => server.stop());
+
+const port = () => server.httpPort;
+
+async function stillServes(): Promise<void> {
+  const response = await fetch(`${server.baseUrl}/api/health`);
+  assert.equal(response.status, 200, 'the server still answers');
+}
+
+test('405 names the allowed methods in Allow', async () => {
+  const cases: Array<[string, string, string]> = [
+    ['PUT', '/api/messages', 'GET, POST'],
+    ['PATCH', '/api/login', 'GET, POST, DELETE'],
+    ['GET', '/api/messages/1', 'DELETE'],
+    ['POST', '/api/events', 'GET'],
+    ['POST', '/api/health', 'GET, HEAD'],
+    ['POST', '/', 'GET, HEAD'],
+    ['DELETE', '/assets/app.js', 'GET, HEAD'],
+  ];
+  for (const [method, path, allow] of cases) {
+    const response = await alice.fetch(path, { method });
+    assert.equal(response.headers.get('allow'), allow, `${method} ${path}`);
+    await assertError(response, 405, 'METHOD_NOT_ALLOWED');
+  }
+});
+
+test('an unknown /api path is 404 JSON whatever the method, never the web page', async () => {
+  for (const method of ['GET', 'POST', 'DELETE']) {
+    await assertError(await alice.fetch('/api/nothing-here', { method, headers: { accept: 'text/html' } }), 404, 'NOT_FOUND');
+  }
+  await assertError(await alice.fetch('/api', { headers: { accept: 'text/html' } }), 404, 'NOT_FOUND');
+});
+
+test('a body without Content-Length or chunked encoding is 411', async () => {
+  const { text } = await rawRequest(
+    port(),
+    `POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n`,
+  );
+  assert.equal(statusOf(text), 411);
+  assert.match(text, /"code":"LENGTH_REQUIRED"/);
+  await stillServes();
+});
+
+test('a body over 64 KiB is 413, by Content-Length or as it streams in chunks', async () => {
+  const big = JSON.stringify({ text: 'x'.repeat(70 * 1024) });
+  const body = await assertError(await postJson(alice, '/api/messages', JSON.parse(big)), 413, 'BODY_TOO_LARGE');
+  assert.match(body.error, /65,536 bytes/);
+
+  const chunks = [Buffer.from('{"text":"'), Buffer.alloc(80 * 1024, 'y'), Buffer.from('"}')];
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const next = chunks.shift();
+      if (next) controller.enqueue(next);
+      else controller.close();
+    },
+  });
+  const chunked = await alice.fetch('/api/messages', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: stream,
+    duplex: 'half',
+  } as RequestInit);
+  await assertError(chunked, 413, 'BODY_TOO_LARGE');
+  // A body just under the limit is read whole: the original read 1,024 bytes and cut the rest.
+  const text = 'é'.repeat(4000);
+  const sent = await alice.send(text);
+  assert.equal(sent.text, text);
+  await stillServes();
+});
+
+test('a body that is not JSON is 415; bad JSON is 400 BAD_JSON; JSON that is not an object is 400', async () => {
+  const post = (body: BodyInit, type?: string) =>
+    alice.fetch('/api/messages', { method: 'POST', headers: type ? { 'content-type': type } : {}, body });
+  await assertError(await post('text=hi', 'application/x-www-form-urlencoded'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+  await assertError(await post('{"text":"hi"}', 'text/plain'), 415, 'UNSUPPORTED_MEDIA_TYPE');
+  await assertError(await post(new Blob(['{"text":"hi"}'])), 415, 'UNSUPPORTED_MEDIA_TYPE');
+  await assertError(await post('{"text":', 'application/json'), 400, 'BAD_JSON');
+  await assertError(await post('', 'application/json'), 400, 'BAD_JSON');
+  await assertError(await post(new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), 'application/json'), 400, 'BAD_JSON');
+  await assertError(await post('[1,2]', 'application/json'), 400, 'BAD_REQUEST');
+  await assertError(await post('"hi"', 'application/json'), 400, 'BAD_REQUEST');
+  assert.equal((await post('{"text":"typed with charset"}', 'application/json; charset=utf-8')).status, 201);
+});
+
+test('a flood of sends is 429 with Retry-After', async (t) => {
+  const limited = await start(t, { args: ['--rate-limit', '1'] });
+  const bob = await login(limited.baseUrl, 'bob');
+  let refused: Response | undefined;
+  for (let i = 0; i < 20 && refused === undefined; i++) {
+    const response = await postJson(bob, '/api/messages', { text: `flood ${i}` });
+    if (response.status === 429) refused = response;
+    else assert.equal(response.status, 201);
+  }
+  assert.ok(refused, 'the limit was reached');
+  const retryAfter = Number(refused.headers.get('retry-after'));
+  assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1, `Retry-After: ${refused.headers.get('retry-after')}`);
+  await assertError(refused, 429, 'RATE_LIMITED');
+});
+
+test('a state-changing request from another site is 403 CROSS_ORIGIN', async () => {
+  const evil = { origin: 'https://evil.example' };
+  const csrf = await alice.fetch('/api/messages', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...evil },
+    body: '{"text":"csrf"}',
+  });
+  await assertError(csrf, 403, 'CROSS_ORIGIN');
+  await assertError(await alice.fetch('/api/messages/1', { method: 'DELETE', headers: evil }), 403, 'CROSS_ORIGIN');
+  await assertError(await alice.fetch('/api/login', { method: 'DELETE', headers: evil }), 403, 'CROSS_ORIGIN');
+  await assertError(await fetch(`${server.baseUrl}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: 'null' },
+    body: '{"username":"mallory"}',
+  }), 403, 'CROSS_ORIGIN');
+  // The session survived: the refused logout did nothing.
+  assert.equal((await alice.fetch('/api/login')).status, 200);
+  // The server's own origin is fine.
+  const own = await alice.fetch('/api/messages', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: server.baseUrl },
+    body: '{"text":"same origin"}',
+  });
+  assert.equal(own.status, 201);
+});
+
+test('an origin allowed with --allow-origin may call the API, with CORS headers and preflight', async (t) => {
+  const allowed = await start(t, { args: ['--allow-origin', 'https://chat.example.com'] });
+  const bob = await login(allowed.baseUrl, 'bob');
+  const origin = 'https://chat.example.com';
+  const preflight = await fetch(`${allowed.baseUrl}/api/messages`, {
+    method: 'OPTIONS',
+    headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+  });
+  assert.equal(preflight.status, 204);
+  assert.equal(preflight.headers.get('access-control-allow-origin'), origin);
+  assert.equal(preflight.headers.get('access-control-allow-credentials'), 'true');
+  assert.match(preflight.headers.get('access-control-allow-methods') ?? '', /POST/);
+  const sent = await bob.fetch('/api/messages', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin },
+    body: '{"text":"from the allowed site"}',
+  });
+  assert.equal(sent.status, 201);
+  assert.equal(sent.headers.get('access-control-allow-origin'), origin);
+  await assertError(await bob.fetch('/api/messages', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: 'https://other.example.com' },
+    body: '{"text":"x"}',
+  }), 403, 'CROSS_ORIGIN');
+});
+
+test('every answer carries the security headers', async () => {
+  const answers = [
+    await alice.fetch('/api/messages'),
+    await alice.fetch('/api/nothing'),
+    await fetch(`${server.baseUrl}/api/messages`),
+    await fetch(`${server.baseUrl}/`),
+    await fetch(`${server.baseUrl}/api/health`),
+    await postJson(alice, '/api/messages', { text: 'headers' }),
+  ];
+  const sent = (await answers[5]!.clone().json()) as { id: number };
+  answers.push(await alice.fetch(`/api/messages/${sent.id}`, { method: 'DELETE' }));
+  for (const response of answers) {
+    const what = `${response.status} ${response.url}`;
+    const csp = response.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /default-src '(self|none)'/, what);
+    assert.match(csp, /frame-ancestors 'none'/, what);
+    assert.match(csp, /base-uri 'none'/, what);
+    assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/, what);
+    assert.equal(response.headers.get('x-content-type-options'), 'nosniff', what);
+    assert.equal(response.headers.get('referrer-policy'), 'no-referrer', what);
+    assert.equal(response.headers.get('x-frame-options'), 'DENY', what);
+    await response.arrayBuffer();
+  }
+  const page = await fetch(`${server.baseUrl}/`);
+  const csp = page.headers.get('content-security-policy')!;
+  for (const directive of ["default-src 'self'", "script-src 'self'", "connect-src 'self'", "form-action 'self'", "object-src 'none'"]) {
+    assert.ok(csp.includes(directive), `${directive} in ${csp}`);
+  }
+  await page.arrayBuffer();
+});
+
+test('garbage bytes get 400 and a closed connection; the server keeps serving', async () => {
+  const garbage = [
+    '\x00\x01\x02garbage\r\n\r\n',
+    'HELLO\r\n\r\n',
+    'GET / HTTP/9.9\r\n\r\n',
+    'GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n',
+    // Request smuggling attempts: both lengths, or an invalid chunk size.
+    'POST /api/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+    'POST /api/messages HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\nzz\r\n',
+    Buffer.from(Array.from({ length: 2048 }, (_, i) => (i * 7919) % 256)),
+  ];
+  for (const bytes of garbage) {
+    const { text, closed } = await rawRequest(port(), bytes);
+    assert.equal(statusOf(text), 400, JSON.stringify(bytes.toString().slice(0, 40)));
+    assert.ok(closed, 'the connection is closed after a framing error');
+    assert.match(text, /"code":"BAD_REQUEST"/);
+  }
+  await stillServes();
+});
+
+test('oversized headers get 431', async () => {
+  const { text } = await rawRequest(port(), `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+  assert.equal(statusOf(text), 431);
+  await stillServes();
+});
+
+test('a client that never finishes its headers is answered 408 and dropped (slowloris)', { timeout: 30_000 }, async () => {
+  const started = Date.now();
+  const { text, closed } = await rawRequest(port(), 'GET /api/health HTTP/1.1\r\nHost: x\r\n', 20_000);
+  assert.ok(closed, 'the server closed the connection');
+  assert.equal(statusOf(text), 408);
+  assert.ok(Date.now() - started < 15_000);
+  await stillServes();
+});
+
+test('keep-alive and pipelined requests on one connection are all answered in order', async () => {
+  const request = (path: string) => `GET ${path} HTTP/1.1\r\nHost: x\r\nCookie: ${alice.cookie}\r\n\r\n`;
+  const { text } = await rawRequest(
+    port(),
+    request('/api/login') + request('/api/health') + `GET /api/nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+  );
+  const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+  assert.deepEqual(statuses, [200, 200, 404]);
+});

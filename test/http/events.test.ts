@@ -1,0 +1,187 @@
+// GET /api/events: Server-Sent Events with the cursor as event id, backlog then live, resume by
+// Last-Event-ID without gap or duplicate, slow readers cut off, and a goodbye on shutdown.
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { after, before, test } from 'node:test';
+import { startServer, type RunningServer } from '../helpers/server.js';
+import { RawClient } from '../helpers/tcp-client.js';
+import { assertError, connectedClients, login, SseReader, start, until, type User } from './support.js';
+
+let server: RunningServer;
+let alice: User;
+let bob: User;
+before(async () => {
+  server = await startServer();
+  alice = await login(server.baseUrl, 'alice');
+  bob = await login(server.baseUrl, 'bob');
+});
+after(() => server.stop());
+
+/** Sends `count` messages over TCP in one write (pipelined) and waits for the last reply. */
+async function sendMany(count: number, text: (i: number) => string): Promise<void> {
+  const client = await RawClient.connect(server.tcpPort);
+  await client.login('bulk');
+  const frames = Array.from({ length: count }, (_, i) => JSON.stringify({ id: `bulk-${i}`, op: 'send', text: text(i) })).join('\n');
+  client.sendRaw(`${frames}\n`);
+  const last = await client.next((f) => f.id === `bulk-${count - 1}`, 60_000);
+  assert.equal(last.ok, true, JSON.stringify(last));
+  client.close();
+}
+
+async function newest(user: User): Promise<number> {
+  return ((await (await user.fetch('/api/messages?limit=1')).json()) as { last: number }).last;
+}
+
+test('the stream is text/event-stream, sets retry, and pushes message and delete events with their cursor as id', async () => {
+  const stream = await SseReader.open(bob);
+  assert.match(stream.response.headers.get('content-type')!, /^text\/event-stream/);
+  assert.match(stream.response.headers.get('cache-control')!, /no-store/);
+  assert.equal(stream.response.headers.get('x-content-type-options'), 'nosniff');
+  const sent = await alice.send('live one');
+  const message = await stream.next((e) => e.event === 'message');
+  assert.equal(message.id, String(sent.id));
+  assert.deepEqual(JSON.parse(message.data), sent);
+  assert.ok(stream.retry !== undefined && stream.retry > 0, 'retry: is set');
+
+  const deletion = await alice.fetch(`/api/messages/${sent.id}`, { method: 'DELETE' });
+  assert.equal(deletion.status, 204);
+  const deleted = await stream.next((e) => e.event === 'delete');
+  assert.deepEqual(JSON.parse(deleted.data), { id: sent.id });
+  assert.ok(Number(deleted.id) > sent.id, 'a deletion has its own, later cursor');
+  assert.equal(Number(deleted.id), await newest(bob));
+  stream.close();
+});
+
+test('?last=C replays what changed after C, then continues live, in cursor order', async () => {
+  const seen = await alice.send('seen before C');
+  const c = await newest(alice);
+  const unseen = await alice.send('made and deleted after C');
+  const m2 = await alice.send('backlog 2');
+  await alice.fetch(`/api/messages/${unseen.id}`, { method: 'DELETE' });
+  await alice.fetch(`/api/messages/${seen.id}`, { method: 'DELETE' });
+  const stream = await SseReader.open(bob, `/api/events?last=${c}`);
+  const first = await stream.next();
+  const second = await stream.next();
+  // `unseen` was deleted before this client could see it: neither it nor its deletion is sent
+  // (the same rule as GET ?last=).
+  assert.deepEqual([first.event, JSON.parse(first.data)], ['message', m2]);
+  assert.equal(first.id, String(m2.id));
+  assert.deepEqual([second.event, JSON.parse(second.data)], ['delete', { id: seen.id }]);
+  assert.equal(Number(second.id), await newest(alice));
+  const m3 = await alice.send('live after backlog');
+  const third = await stream.next();
+  assert.deepEqual(JSON.parse(third.data), m3);
+  const ids = stream.events.map((e) => Number(e.id));
+  assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+  assert.equal(new Set(ids).size, ids.length, 'no event twice');
+  stream.close();
+});
+
+test('without a cursor the stream starts at the newest change and still sets Last-Event-ID', async () => {
+  await alice.send('before the stream');
+  const c = await newest(alice);
+  const stream = await SseReader.open(bob);
+  await stream.reach(c);
+  assert.equal(stream.lastEventId, String(c));
+  const sent = await alice.send('after the stream');
+  const event = await stream.next();
+  assert.deepEqual(JSON.parse(event.data), sent);
+  assert.equal(stream.events.length, 1, 'nothing older was replayed');
+  stream.close();
+});
+
+test('reconnecting with Last-Event-ID resumes with no gap and no duplicate (it wins over ?last=)', async () => {
+  const start = await newest(alice);
+  const first = await SseReader.open(bob, `/api/events?last=${start}`);
+  const seen = [await alice.send('r1'), await alice.send('r2')];
+  await first.next((e) => JSON.parse(e.data).text === 'r2');
+  const resumeFrom = first.lastEventId;
+  first.close();
+
+  // Changes while disconnected: new messages and a deletion of one already seen.
+  const missed = [await alice.send('r3'), await alice.send('r4')];
+  await alice.fetch(`/api/messages/${seen[0]!.id}`, { method: 'DELETE' });
+  const after = await alice.send('r5');
+
+  // EventSource repeats the original URL and adds Last-Event-ID.
+  const second = await SseReader.open(bob, `/api/events?last=${start}`, { 'last-event-id': resumeFrom });
+  await second.reach(after.id);
+  const texts = second.events.map((e) => (e.event === 'message' ? JSON.parse(e.data).text : `delete ${JSON.parse(e.data).id}`));
+  assert.deepEqual(texts, ['r3', 'r4', `delete ${seen[0]!.id}`, 'r5']);
+  assert.deepEqual(JSON.parse(second.events[0]!.data), missed[0]);
+  second.close();
+});
+
+test('a backlog longer than a page arrives whole and in order', { timeout: 60_000 }, async () => {
+  const c = await newest(alice);
+  await sendMany(1300, (i) => `bulk ${i}`);
+  const end = await newest(alice);
+  const stream = await SseReader.open(bob, `/api/events?last=${c}`);
+  await stream.reach(end, 30_000);
+  const texts = stream.events.map((e) => JSON.parse(e.data).text);
+  assert.equal(texts.length, 1300);
+  assert.deepEqual(texts, Array.from({ length: 1300 }, (_, i) => `bulk ${i}`));
+  stream.close();
+});
+
+test('a bad Last-Event-ID or ?last= is 400; no session is 401', async () => {
+  await assertError(await bob.fetch('/api/events', { headers: { 'last-event-id': 'abc' } }), 400, 'BAD_REQUEST');
+  await assertError(await bob.fetch('/api/events?last=-5'), 400, 'BAD_REQUEST');
+  await assertError(await fetch(`${server.baseUrl}/api/events`), 401, 'NOT_LOGGED_IN');
+});
+
+test('SSE clients are counted while connected', async () => {
+  const before = await connectedClients(server, 'sse');
+  const streams = await Promise.all([SseReader.open(alice), SseReader.open(bob)]);
+  assert.equal(await connectedClients(server, 'sse'), before + 2);
+  for (const stream of streams) stream.close();
+  await until(async () => (await connectedClients(server, 'sse')) === before, 'the streams to be uncounted');
+});
+
+test('a client that never reads its stream is cut off; a reading one gets everything', { timeout: 120_000 }, async () => {
+  const reader = await SseReader.open(alice);
+  const slow = connect({ port: server.httpPort, host: '127.0.0.1' });
+  slow.on('error', () => {});
+  await new Promise((resolve) => slow.once('connect', resolve));
+  slow.write(`GET /api/events HTTP/1.1\r\nHost: x\r\nCookie: ${bob.cookie}\r\nAccept: text/event-stream\r\n\r\n`);
+  await new Promise((resolve) => slow.once('data', resolve));
+  slow.pause(); // from here on nothing is read: the kernel buffers fill, then the server's
+
+  const slowConsumers = async () => {
+    const text = await (await fetch(`${server.baseUrl}/metrics`)).text();
+    return Number(/^parley_slow_consumers_disconnected_total\{transport="sse"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+  };
+  const cutBefore = await slowConsumers();
+  const text = 'z'.repeat(4000);
+  let sent = 0;
+  while ((await slowConsumers()) === cutBefore) {
+    assert.ok(sent < 20_000, 'the slow client was never cut off');
+    await sendMany(500, () => text);
+    sent += 500;
+  }
+  const end = await newest(alice);
+  await reader.reach(end, 60_000);
+  assert.equal(reader.events.length, sent, 'the reading client missed nothing');
+  slow.destroy();
+  reader.close();
+});
+
+test('on shutdown SSE clients get retry: and a goodbye event, long-polls their empty answer, and the process exits 0', { timeout: 30_000 }, async (t) => {
+  const own = await start(t);
+  const carol = await login(own.baseUrl, 'carol');
+  const stream = await SseReader.open(carol);
+  const last = ((await (await carol.fetch('/api/messages?limit=1')).json()) as { last: number }).last;
+  const poll = carol.fetch(`/api/messages?last=${last}&wait=30`);
+  await until(async () => (await connectedClients(own, 'longpoll')) === 1, 'the long-poll to be parked');
+  const exit = own.stop();
+  const answer = await poll;
+  assert.equal(answer.status, 200);
+  assert.deepEqual(await answer.json(), { messages: [], deleted: [], last });
+  const goodbye = await stream.next((e) => e.event === 'goodbye');
+  const body = JSON.parse(goodbye.data) as { reason: string; retryAfter: number };
+  assert.equal(typeof body.reason, 'string');
+  assert.ok(body.retryAfter > 0);
+  assert.equal(stream.retry, body.retryAfter * 1000);
+  await stream.ended;
+  assert.equal(await exit, 0);
+});
