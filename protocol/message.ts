@@ -17,4 +17,11 @@ export interface ChangeSet {
   messages: ChatMessage[];
   deleted: number[];
   last: number;
+  /**
+   * Present when the cursor asked from is not in the server's history: older than anything it
+   * still keeps, or newer than anything it has (its history began again, e.g. a `--memory`
+   * server restarted). `messages` is then the newest page, and the client should replace
+   * everything it shows with it instead of merging.
+   */
+  reset?: true;
 }

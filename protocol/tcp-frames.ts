@@ -36,9 +36,10 @@ export interface ReplyBodies {
   logout: Record<string, never>;
   send: { message: ChatMessage; duplicate: boolean };
   delete: { cursor: number };
-  history: { messages: ChatMessage[]; deleted: number[]; last: number };
-  /** `last`: the cursor pushes continue after. `missed`: the requested cursor was older than
-   *  anything the server still keeps, so the backlog pushed starts at the oldest kept change. */
+  history: { messages: ChatMessage[]; deleted: number[]; last: number; reset?: true };
+  /** `last`: the cursor pushes continue after. `missed`: the requested cursor is not in the
+   *  server's history (older than anything kept, or newer than its newest change), so the
+   *  client should reload what it shows; pushes continue after `last`. */
   subscribe: { last: number; missed: boolean };
   unsubscribe: Record<string, never>;
   ping: { time: string };
@@ -57,7 +58,9 @@ export type Push =
   | { event: 'hello'; server: 'parley'; protocol: 1; limits: { maxFrameBytes: number; maxTextLength: number } }
   | { event: 'message'; cursor: number; message: ChatMessage }
   | { event: 'delete'; cursor: number; id: number }
-  | { event: 'goodbye'; reason: string; retryAfter?: number };
+  | { event: 'goodbye'; reason: string; retryAfter?: number }
+  /** The connection's session ended (a logout on another connection or node): log in again. */
+  | { event: 'session-ended'; reason: string };
 
 export type ServerFrame = Reply | Push;
 

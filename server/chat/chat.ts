@@ -31,6 +31,12 @@ export interface Chat {
   lookup(token: string): Promise<Session | undefined>;
   /** Ends a session everywhere; ending an unknown one is not an error. */
   logout(token: string): Promise<void>;
+  /**
+   * Calls `listener` with the hash (server/chat/session-token.ts) of every session that ends
+   * from now on, here or on another node, so the edges can end the connections and streams
+   * opened with it. May call more than once for one session. Returns unsubscribe.
+   */
+  onSessionEnded(listener: (tokenHash: string) => void): () => void;
 
   /** Validates and stores a message; resolves once it is durable. Throws TEXT_*, RATE_LIMITED. */
   send(username: string, text: unknown, clientId: unknown): Promise<SendResult>;
@@ -39,12 +45,18 @@ export interface Chat {
 
   /** The newest cursor readers can see. */
   readonly cursor: number;
-  /** Everything that changed after `cursor`, at most `limit` changes. */
+  /**
+   * Everything that changed after `cursor`, at most `limit` changes. A cursor this chat cannot
+   * continue from (older than anything kept, or past the newest change of a history that began
+   * again) gets the newest `limit` messages with `reset: true` instead.
+   */
   changesAfter(cursor: number, limit: number): ChangeSet;
   /**
    * The same changes as `changesAfter`, one by one with their cursors, for streams (TCP
    * subscribe, SSE). A message deleted before it was ever seen and the deletion of a message
-   * after the cursor are both left out. `missed`: the cursor was older than anything kept.
+   * after the cursor are both left out. `missed`: the cursor was one this chat cannot continue
+   * from (as for `reset` above); the stream then goes on after `last`, and the client should
+   * reload what it shows.
    */
   liveChangesAfter(cursor: number, limit: number): { changes: LiveChange[]; last: number; missed: boolean };
   /** The newest `limit` messages before message `before` (or the newest overall), oldest first. */

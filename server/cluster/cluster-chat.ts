@@ -138,6 +138,10 @@ export class ClusterChat implements Chat {
     return this.#sessions.remove(token);
   }
 
+  onSessionEnded(listener: (tokenHash: string) => void): () => void {
+    return this.#sessions.onEnded(listener);
+  }
+
   // --- writes ---------------------------------------------------------------------------
 
   send(username: string, text: unknown, clientId: unknown): Promise<SendResult> {
@@ -273,11 +277,15 @@ export class ClusterChat implements Chat {
     return this.ring.published;
   }
 
+  // A cursor past this node's newest change is one another node handed out before this node
+  // applied it: echo it, so the client is not sent what it already has once this node catches up.
   changesAfter(cursor: number, limit: number): ChangeSet {
+    if (cursor > this.cursor) return { messages: [], deleted: [], last: cursor };
     return changesAfter(this.ring, cursor, limit);
   }
 
   liveChangesAfter(cursor: number, limit: number): { changes: LiveChange[]; last: number; missed: boolean } {
+    if (cursor > this.cursor) return { changes: [], last: cursor, missed: false };
     return liveChangesAfter(this.ring, cursor, limit);
   }
 

@@ -11,7 +11,7 @@
 // already logged in can keep reading what the node holds. That copy must not outlive a logout:
 // every logout is published on `parley:logouts` and each node drops the session when it hears
 // it; and when this node's subscription was cut (it may have missed some), it forgets every copy.
-import { hashToken, newToken } from '../store/sessions.js';
+import { hashToken, newToken } from '../chat/session-token.js';
 import type { Session } from '../chat/chat.js';
 import type { RedisLink } from './redis-link.js';
 import { LOGOUT_CHANNEL, SESSION_KEY_PREFIX } from './stream-entry.js';
@@ -32,6 +32,7 @@ interface Known {
 export class SharedSessions {
   readonly #link: RedisLink;
   readonly #known = new Map<string, Known>();
+  readonly #endedListeners = new Set<(tokenHash: string) => void>();
 
   private constructor(link: RedisLink) {
     this.#link = link;
@@ -39,7 +40,8 @@ export class SharedSessions {
 
   static async open(link: RedisLink): Promise<SharedSessions> {
     const sessions = new SharedSessions(link);
-    await link.logouts.subscribe(LOGOUT_CHANNEL, (hash) => sessions.#known.delete(hash));
+    // This node hears its own logouts here too, so every node ends its connections the same way.
+    await link.logouts.subscribe(LOGOUT_CHANNEL, (hash) => sessions.#ended(hash));
     let wasCut = false;
     link.logouts.on('error', () => (wasCut = true));
     // node-redis subscribes again by itself after a reconnect; logouts published in between
@@ -96,6 +98,18 @@ export class SharedSessions {
       await redis.del(SESSION_KEY_PREFIX + hash);
       await redis.publish(LOGOUT_CHANNEL, hash);
     });
+    this.#ended(hash);
+  }
+
+  /** See Chat.onSessionEnded. */
+  onEnded(listener: (tokenHash: string) => void): () => void {
+    this.#endedListeners.add(listener);
+    return () => this.#endedListeners.delete(listener);
+  }
+
+  #ended(hash: string): void {
+    this.#known.delete(hash);
+    for (const listener of this.#endedListeners) listener(hash);
   }
 
   #remember(hash: string, username: string, refreshedMs: number): void {

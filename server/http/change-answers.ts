@@ -29,15 +29,10 @@ export class ChangeAnswers {
     this.#chat = chat;
   }
 
-  /** What changed after `last`. A cursor at or past the newest gets an empty answer echoing it. */
+  /** What changed after `last` (see Chat.changesAfter for cursors it cannot continue from). */
   changesAfter(last: number, limit: number): Answer {
     const key = limit === DEFAULT_PAGE_SIZE ? last : `${last}:${limit}`;
-    return this.#cached(key, () => {
-      // Echoing a cursor the chat has not reached (another cluster node ahead of this one)
-      // keeps the client from being sent changes it already has once this node catches up.
-      if (last >= this.#chat.cursor) return { messages: [], deleted: [], last };
-      return this.#chat.changesAfter(last, limit);
-    });
+    return this.#cached(key, () => this.#chat.changesAfter(last, limit));
   }
 
   /** The newest `limit` messages before `before` (or overall). */
@@ -55,8 +50,9 @@ export class ChangeAnswers {
     if (answer === undefined) {
       const set = compute();
       // Only the documented fields, in the documented order, whatever else a store attaches.
-      const body = Buffer.from(JSON.stringify({ messages: set.messages, deleted: set.deleted, last: set.last }));
-      answer = { body, isEmpty: set.messages.length === 0 && set.deleted.length === 0 };
+      const shape = { messages: set.messages, deleted: set.deleted, last: set.last };
+      const body = Buffer.from(JSON.stringify(set.reset ? { ...shape, reset: true } : shape));
+      answer = { body, isEmpty: set.messages.length === 0 && set.deleted.length === 0 && !set.reset };
       this.#answers.set(key, answer);
     }
     return answer;

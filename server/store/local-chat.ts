@@ -17,7 +17,8 @@ import { Journal } from '../journal.js';
 import { RingBuffer, type Change } from '../ring-buffer.js';
 import { applyWrites, type WriteOp, type WriteOutcome } from './apply-writes.js';
 import { RateLimiter } from './rate-limiter.js';
-import { changesAfter, history, liveChangesAfter, toChatMessage, toLiveChange } from './ring-reads.js';
+import { hashToken } from '../chat/session-token.js';
+import { changesAfter, history, liveChangesAfter, resetPage, toChatMessage, toLiveChange } from './ring-reads.js';
 import { SessionStore } from './sessions.js';
 
 export interface LocalChatOptions {
@@ -54,6 +55,7 @@ export class LocalChat implements Chat {
   readonly #sessions: SessionStore;
   readonly #limiter: RateLimiter;
   readonly #listeners = new Set<(change: LiveChange) => void>();
+  readonly #sessionEndedListeners = new Set<(tokenHash: string) => void>();
   readonly #onError: (event: string, error: unknown) => void;
   /** user + clientId -> id of the message it created, for idempotent retries. */
   readonly #sentByClientId = new Map<string, number>();
@@ -138,6 +140,13 @@ export class LocalChat implements Chat {
 
   async logout(token: string): Promise<void> {
     await this.#sessions.remove(token);
+    const hash = hashToken(token);
+    for (const listener of this.#sessionEndedListeners) listener(hash);
+  }
+
+  onSessionEnded(listener: (tokenHash: string) => void): () => void {
+    this.#sessionEndedListeners.add(listener);
+    return () => this.#sessionEndedListeners.delete(listener);
   }
 
   // --- writes ---------------------------------------------------------------------------
@@ -345,11 +354,15 @@ export class LocalChat implements Chat {
     return this.ring.published;
   }
 
+  // One node's sequence only grows while its journal lasts, so a cursor past the newest change
+  // comes from an earlier history (a --memory restart, a wiped data folder): start over.
   changesAfter(cursor: number, limit: number): ChangeSet {
+    if (cursor > this.cursor) return resetPage(this.ring, limit);
     return changesAfter(this.ring, cursor, limit);
   }
 
   liveChangesAfter(cursor: number, limit: number): { changes: LiveChange[]; last: number; missed: boolean } {
+    if (cursor > this.cursor) return { changes: [], last: this.cursor, missed: true };
     return liveChangesAfter(this.ring, cursor, limit);
   }
 

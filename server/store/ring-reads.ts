@@ -6,10 +6,16 @@ import type { ChangeSet, ChatMessage } from '../../protocol/message.js';
 import type { LiveChange } from '../chat/chat.js';
 import type { Change, MessageChange, RingBuffer } from '../ring-buffer.js';
 
+/**
+ * The changes after `cursor`. A cursor older than anything the ring keeps gets the newest page
+ * with `reset`; one at or past the newest published change gets nothing new. Whether a cursor
+ * past the newest is a reset (one node) or a node that lags (cluster) is the store's to say.
+ */
 export function changesAfter(ring: RingBuffer, cursor: number, limit: number): ChangeSet {
   const upTo = ring.published;
   if (cursor >= upTo) return { messages: [], deleted: [], last: upTo };
-  const { changes, last } = ring.readChanges(cursor, limit, upTo);
+  const { changes, last, missed } = ring.readChanges(cursor, limit, upTo);
+  if (missed) return resetPage(ring, limit);
   const messages: ChatMessage[] = [];
   const deleted: number[] = [];
   for (const change of changes) {
@@ -20,6 +26,11 @@ export function changesAfter(ring: RingBuffer, cursor: number, limit: number): C
     }
   }
   return { messages, deleted, last };
+}
+
+/** The answer for a cursor the ring cannot continue from: start over at the newest page. */
+export function resetPage(ring: RingBuffer, limit: number): ChangeSet {
+  return { ...history(ring, undefined, limit), reset: true };
 }
 
 export function liveChangesAfter(ring: RingBuffer, cursor: number, limit: number): { changes: LiveChange[]; last: number; missed: boolean } {

@@ -1,10 +1,10 @@
-// Sessions shared by TCP and HTTP: a token is 32 random bytes (256 bits) in base64url, handed
-// to the client once. Only its SHA-256 is kept, in memory and in an append-only file, so a
-// leaked data folder does not leak live tokens. Sessions survive restarts: the file is
-// replayed on start and compacted when most of it is logged-out sessions.
-import { createHash, randomBytes } from 'node:crypto';
+// Sessions shared by TCP and HTTP (tokens: server/chat/session-token.ts). Only a token's
+// SHA-256 is kept, in memory and in an append-only file, so a leaked data folder does not leak
+// live tokens. Sessions survive restarts: the file is replayed on start and compacted when most
+// of it is logged-out sessions.
 import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { hashToken, newToken } from '../chat/session-token.js';
 
 export interface StoredSession {
   username: string;
@@ -15,14 +15,6 @@ type Entry = { op: 'add'; hash: string; username: string; createdMs: number } | 
 
 /** Most sessions kept at once; the oldest go first, so a login flood cannot exhaust memory. */
 const MAX_SESSIONS = 200_000;
-
-export function newToken(): string {
-  return randomBytes(32).toString('base64url');
-}
-
-export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
-}
 
 export class SessionStore {
   readonly #sessions = new Map<string, StoredSession>();
