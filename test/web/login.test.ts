@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startServer } from '../helpers/server.js';
-import { assertNoProblems, launchBrowser, logIn, openChat, openPage, waitUntilLive } from './helpers/browser.js';
+import { assertNoProblems, launchBrowser, logIn, openChat, openPage, screenshotPath, waitUntilLive } from './helpers/browser.js';
 import { tryLogin } from './helpers/chat-api.js';
 
 test('the login page', async (t) => {
@@ -78,6 +78,7 @@ test('the login page', async (t) => {
     });
     await page.getByLabel('Your name').waitFor();
     assert.equal(await page.locator('.login .notice').textContent(), 'You logged out in another window.');
+    await page.screenshot({ path: screenshotPath('light-wide-login-session-ended'), animations: 'disabled' });
     assertNoProblems(user);
     await user.context.close();
   });
