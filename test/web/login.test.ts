@@ -37,6 +37,7 @@ test('the login page', async (t) => {
   await t.test('after joining, the composer has focus and the page has a heading', async () => {
     const user = await openPage(browser, server.baseUrl);
     const { page } = user;
+    await page.getByLabel('Your name').waitFor();
     assert.equal(await focusedId(page), 'username', 'the name field has focus on the login page');
     await logIn(page, 'typist');
     assert.equal(await focusedId(page), 'composer-text');

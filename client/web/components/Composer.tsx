@@ -1,7 +1,7 @@
 // Where messages are written. Enter sends and Shift+Enter starts a new line (except while an
 // input method is composing, where Enter confirms the composition). The length is counted the
 // way the server counts it (code points after NFC), so the limit shows before a refusal can.
-import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { MAX_TEXT_LENGTH, countCharacters } from '../../../protocol/limits.js';
 
 /** The counter appears once this few characters are left. */
@@ -22,7 +22,7 @@ export function Composer({ onSend }: { onSend(text: string): void }) {
   // Ready to type after logging in. Not the autofocus attribute: a browser honours only the
   // first one per page load, and the login form's has used it up. Not on touch screens, where
   // focus would pop the keyboard up over the conversation.
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (matchMedia('(pointer: fine)').matches) box.current?.focus();
   }, []);
 

@@ -1,7 +1,7 @@
 // The first screen: pick a name. The name is checked here with the server's own rules
 // (protocol/username.ts) for an instant answer; whatever the server still refuses is shown the
 // same way, in its words, next to the field.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { login } from '../api.js';
 import { checkUsername } from '../../../protocol/username.js';
 import { Logo } from './Logo.js';
@@ -20,7 +20,7 @@ export function Login({ notice, onLoggedIn }: Props) {
 
   // Not the autofocus attribute: after a logout this form mounts again in the same page load,
   // and a browser honours autofocus only once per load.
-  useEffect(() => input.current?.focus(), []);
+  useLayoutEffect(() => input.current?.focus(), []);
 
   const submit = async (event: Event) => {
     event.preventDefault();
