@@ -205,6 +205,23 @@ test('the page on screens from phones to wide monitors', async (t) => {
   });
 });
 
+test('the page links its icons (SVG favicon, PNG touch icon) and the server serves them', async (t) => {
+  const server = await startServer();
+  t.after(() => server.stop());
+  const html = await (await fetch(server.baseUrl)).text();
+  const icons = [...html.matchAll(/<link rel="(icon|apple-touch-icon)" href="([^"]+)"/g)].map((match) => [match[1], match[2]]);
+  assert.deepEqual(icons, [
+    ['icon', '/favicon.svg'],
+    ['apple-touch-icon', '/apple-touch-icon.png'],
+  ]);
+  for (const [, href] of icons) {
+    const response = await fetch(`${server.baseUrl}${href}`);
+    assert.equal(response.status, 200, href);
+    assert.match(response.headers.get('content-type') ?? '', /^image\/(svg\+xml|png)/, href);
+    await response.arrayBuffer();
+  }
+});
+
 /** Elements wider than the viewport (what a sideways scroll would be for). */
 function overflow(page: Page): Promise<string[]> {
   return page.evaluate(() => {
