@@ -2,7 +2,7 @@
 // "new messages" pill, the actions menu, and keyboard movement between messages (one tab stop,
 // arrows move, Enter or Delete opens the menu of your own message).
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { newArrivals, type Entry } from '../chat-state.js';
+import { newArrivals, newestId, type Entry } from '../chat-state.js';
 import { continuesGroup, dayKey, formatDay } from '../format.js';
 import { usePinnedScroll } from '../hooks/use-pinned-scroll.js';
 import { ContextMenu, type MenuAnchor } from './ContextMenu.js';
@@ -185,8 +185,8 @@ function useAnnouncement(entries: Entry[], isLoaded: boolean): string {
     if (!isLoaded) return;
     const previous = newest.current;
     const arrived = previous === null ? [] : newArrivals(entries, previous);
-    for (const entry of entries) if (entry.id !== null && entry.id > (newest.current ?? -Infinity)) newest.current = entry.id;
-    if (newest.current === null) newest.current = -Infinity;
+    // The newest shown, not the highest ever seen: after a reset the server's ids start again.
+    newest.current = newestId(entries);
     if (arrived.length === 1) {
       const { user, text } = arrived[0]!;
       setText(`${user}: ${text.length > ANNOUNCE_MAX_CHARS ? `${text.slice(0, ANNOUNCE_MAX_CHARS)}…` : text}`);
