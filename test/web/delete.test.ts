@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startServer } from '../helpers/server.js';
-import { assertNoProblems, composer, launchBrowser, openChat, row, send } from './helpers/browser.js';
+import { assertNoProblems, composer, launchBrowser, openChat, row, screenshotPath, send } from './helpers/browser.js';
 
 test('deleting messages in the web client', async (t) => {
   const server = await startServer();
@@ -132,6 +132,7 @@ test('the actions menu sits beside the message, never over it or the composer', 
     await row(page, 'second own').locator('.text').tap();
     await row(page, 'second own').locator('.more:visible').waitFor();
     assert.equal(await visibleButtons(), 1);
+    await page.screenshot({ path: screenshotPath('light-phone-touch-tapped'), animations: 'disabled' });
     assertNoProblems(alice);
     await alice.context.close();
   });
