@@ -76,12 +76,6 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (error) => logger.error('unhandled-rejection', { error }));
 
   const { chat, tcp, http, metricsServer, ports, releaseDataDir } = running;
-  console.log(banner(config, ports, chat.stats(), chat.stats().ring.used));
-  logger.info('start', { pid: process.pid, ...ports, host: config.host, dataDir: config.dataDir, workers: config.workers, cluster: config.cluster !== null });
-  if (process.env.PARLEY_READY === '1') {
-    console.log(`PARLEY_READY ${JSON.stringify({ ...ports, metricsPort: ports.metricsPort ?? ports.httpPort })}`);
-  }
-
   process.on('SIGHUP', () => {
     logger.reopen();
     logger.info('log-reopened');
@@ -116,6 +110,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+
+  // Only now that the signals are handled: stdout is synchronous on a pipe, so whoever reads the
+  // ready line may send SIGTERM at once, and without a handler that kills the process outright.
+  console.log(banner(config, ports, chat.stats(), chat.stats().ring.used));
+  logger.info('start', { pid: process.pid, ...ports, host: config.host, dataDir: config.dataDir, workers: config.workers, cluster: config.cluster !== null });
+  if (process.env.PARLEY_READY === '1') {
+    console.log(`PARLEY_READY ${JSON.stringify({ ...ports, metricsPort: ports.metricsPort ?? ports.httpPort })}`);
+  }
 }
 
 /** Claims the data folder, opens the store and binds the listeners; pushes onto `undo` how to
