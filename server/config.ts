@@ -77,6 +77,18 @@ export function usage(): string {
   return lines.join('\n');
 }
 
+/** parseArgs's own sentences, made into one line that says what to do. */
+function describeParseError(message: string, argv: string[]): string {
+  // `--workers -1`: parseArgs will not take a value that looks like an option.
+  const ambiguous = /^Option '(--[\w-]+)' argument is ambiguous/.exec(message);
+  if (ambiguous) {
+    const flag = ambiguous[1]!;
+    const value = argv[argv.indexOf(flag) + 1] ?? '';
+    return `${flag} needs a value, and "${value}" looks like an option; write ${flag}=${value} to give it as the value.`;
+  }
+  return `${message.replace(/\.+$/, '')}. Run with --help to see the options.`;
+}
+
 /** Parses argv + env; throws ConfigError with a sentence to show the user. Returns null for --help. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd = process.cwd()): Config | null {
   const options = Object.fromEntries(
@@ -86,7 +98,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd = process
   try {
     ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
   } catch (error) {
-    throw new ConfigError(`${(error as Error).message}. Run with --help to see the options.`);
+    throw new ConfigError(describeParseError((error as Error).message, argv));
   }
   if (values.help) return null;
 

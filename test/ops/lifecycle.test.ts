@@ -75,11 +75,15 @@ test('a bad flag or value is refused with exit code 2 and a pointer to --help', 
   for (const [flags, mention] of [
     [['--no-such-flag'], /no-such-flag/],
     [['--tcp-port', '70000'], /--tcp-port/],
+    [['--workers', '-1'], /^parley: --workers needs a value, and "-1" looks like an option; write --workers=-1 to give it as the value\.$/],
+    [['--workers=-1'], /--workers must be a whole number from 0 to 256, not "-1"/],
   ] as const) {
     const result = await runServer(ownFlags(dir, ...flags));
     assert.equal(result.code, 2, `${flags.join(' ')}: ${result.stdout}${result.stderr}`);
-    assert.match(result.stderr, /^parley: /m);
-    assert.match(result.stderr, mention);
+    assert.match(result.stderr, /^parley: /);
+    assert.equal(result.stderr.trimEnd().split('\n').length, 1, `one line, not:\n${result.stderr}`);
+    assert.doesNotMatch(result.stderr, /\.\./, 'a sentence ends with one period');
+    assert.match(result.stderr.trimEnd(), mention);
     if (flags[0] === '--no-such-flag') assert.match(result.stderr, /--help/);
   }
 });
