@@ -5,7 +5,7 @@ import type { Server } from 'node:http';
 import type { Chat } from './chat/chat.js';
 import { ConfigError, loadConfig, usage, type Config } from './config.js';
 import { createHttpEdge, createMetricsServer, type HttpEdge } from './http/http-server.js';
-import { banner, type Ports } from './ops/banner.js';
+import { banner, nodeName, type Ports } from './ops/banner.js';
 import { ClientCounts } from './ops/client-counts.js';
 import { claimDataDir } from './ops/data-dir.js';
 import { listen } from './ops/listen.js';
@@ -114,7 +114,15 @@ async function main(): Promise<void> {
   // Only now that the signals are handled: stdout is synchronous on a pipe, so whoever reads the
   // ready line may send SIGTERM at once, and without a handler that kills the process outright.
   console.log(banner(config, ports, chat.stats(), chat.stats().ring.used));
-  logger.info('start', { pid: process.pid, ...ports, host: config.host, dataDir: config.dataDir, workers: config.workers, cluster: config.cluster !== null });
+  logger.info('start', {
+    pid: process.pid,
+    ...ports,
+    host: config.host,
+    dataDir: config.dataDir,
+    workers: config.workers,
+    cluster: config.cluster !== null,
+    ...(config.cluster !== null && { node: nodeName(config, ports) }),
+  });
   if (process.env.PARLEY_READY === '1') {
     console.log(`PARLEY_READY ${JSON.stringify({ ...ports, metricsPort: ports.metricsPort ?? ports.httpPort })}`);
   }

@@ -255,3 +255,14 @@ test('chat.log records a store that refuses a write as an error line with the st
   assert.match(error.message, /OOM|maxmemory/);
   assert.match(error.stack, /\n\s+at /);
 });
+
+test('a cluster node shows its --node-name in the banner and in chat.log\'s start line', { timeout: 30_000 }, async (t) => {
+  const redis = await startRedis({ appendfsync: 'off' });
+  t.after(() => redis.stop());
+  const server = await startServer({ args: ['--cluster', redis.url, '--workers', '0', '--node-name', 'east-1'] });
+  t.after(() => server.stop());
+  assert.match(server.output(), new RegExp(`Cluster +${redis.url.replaceAll('/', '\\/')} as node east-1\\n`));
+  const start = await pollUntil('the start line', () => readLogLines(server.logFile).find((line) => line.event === 'start'));
+  assert.equal(start.node, 'east-1');
+  assert.equal(start.cluster, true);
+});
