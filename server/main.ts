@@ -2,6 +2,7 @@
 // Parley's one process: configuration, the store, the worker pool, the TCP and HTTP
 // listeners, and the signals that stop it. Wiring only; each part lives in its own module.
 import type { Server } from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Chat } from './chat/chat.js';
 import { ConfigError, loadConfig, usage, type Config } from './config.js';
 import { createHttpEdge, createMetricsServer, type HttpEdge } from './http/http-server.js';
@@ -18,6 +19,8 @@ import { createTcpEdge, type TcpEdge } from './tcp/tcp-server.js';
 
 /** Longest a graceful shutdown may take before the process exits anyway. */
 const SHUTDOWN_DEADLINE_MS = 10_000;
+/** Longest each step of undoing a failed start (closing the store, say) may take. */
+const UNDO_STEP_DEADLINE_MS = 3_000;
 
 /** What a started server is made of, for the signals that stop it. */
 interface Running {
@@ -61,11 +64,9 @@ async function main(): Promise<void> {
   } catch (error) {
     logger.error('start-failed', { error });
     for (const step of undo.reverse()) {
-      try {
-        await step();
-      } catch {
-        // Undoing is best effort: the process exits next anyway.
-      }
+      // Best effort, and bounded: a store that hangs while closing must not keep a failed start
+      // from exiting.
+      await Promise.race([Promise.resolve().then(step).catch(() => {}), delay(UNDO_STEP_DEADLINE_MS)]);
     }
     logger.close();
     fail(describeStartupFailure(error, config.dataDir), 1);
