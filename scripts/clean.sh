@@ -4,6 +4,12 @@
 #
 #   0 * * * * /opt/parley/scripts/clean.sh --log /srv/parley/chat.log --data-dir /srv/parley/data
 #
+# Without --log and --data-dir it looks where `npm start` puts them with the defaults: chat.log
+# and data/ in the project folder (this script's folder's parent), not in the current folder,
+# because cron starts jobs in the home folder and the bare line `0 * * * * .../clean.sh` would
+# otherwise find nothing there and do nothing. A log that is not found is reported on stderr
+# with exit code 1, so cron mails it and a systemd timer shows a failed run.
+#
 # Deleting a file a server still writes to would lose every later line (they go to the unlinked
 # inode). So the file is renamed first, then the server is told by SIGHUP (PID from
 # DATA_DIR/parley.pid) to reopen its log, and only once it has done so is an old copy deleted.
@@ -12,6 +18,8 @@
 set -euo pipefail
 
 readonly program=${0##*/}
+project_dir=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
+readonly project_dir
 # How long to wait for the server to recreate the log after SIGHUP, in tenths of a second.
 readonly reopen_wait_tenths=50
 
@@ -22,14 +30,19 @@ Usage: $program [--log FILE] [--data-dir DIR] [--keep N]
 Rotates or deletes Parley's activity log without losing lines a running server writes later.
 
 Options (each also from the environment variable the server reads):
-  --log FILE       the server's log file (default: chat.log in the current folder)  [PARLEY_LOG]
-  --data-dir DIR   the server's data folder, holding parley.pid (default: ./data)    [PARLEY_DATA_DIR]
+  --log FILE       the server's log file                           [PARLEY_LOG]
+                   (default: $project_dir/chat.log)
+  --data-dir DIR   the server's data folder, holding parley.pid    [PARLEY_DATA_DIR]
+                   (default: $project_dir/data)
   --keep N         keep N old copies, FILE.1 (newest) to FILE.N; 0 deletes (default: 0)
   -h, --help       show this help
 
-Pass the same --log and --data-dir the server was started with. Cron runs jobs in your home
-folder, so give absolute paths there:
-  0 * * * * $0 --log /srv/parley/chat.log --data-dir /srv/parley/data --keep 24
+The defaults are where 'npm start' puts the log and the data in this project folder, wherever
+this script is run from. For a server started with other paths, pass the same --log and
+--data-dir, for example in a crontab:
+  0 * * * * $project_dir/scripts/$program --log /srv/parley/chat.log --data-dir /srv/parley/data --keep 24
+
+Exit code: 0 rotated (or nothing to do for --log - or off), 1 no log file found, 2 bad option.
 EOF
 }
 
@@ -43,8 +56,8 @@ warn() {
   printf '%s: %s\n' "$program" "$1" >&2
 }
 
-log_file=${PARLEY_LOG:-chat.log}
-data_dir=${PARLEY_DATA_DIR:-./data}
+log_file=${PARLEY_LOG:-$project_dir/chat.log}
+data_dir=${PARLEY_DATA_DIR:-$project_dir/data}
 keep=0
 
 # $1 is the flag, $2 how many arguments are left, $3 the value; fails unless a value follows.
@@ -142,8 +155,13 @@ reopen_log() {
 }
 
 if [[ ! -e $log_file ]]; then
-  # Nothing to rotate; the signal still brings back a log someone deleted by hand.
+  # The signal brings back a log someone deleted by hand; if no server recreates it, the paths
+  # are most likely wrong, and silence would hide that for good.
   reopen_log
+  if [[ ! -e $log_file ]]; then
+    warn "no log file at '$log_file', so nothing was rotated; pass the --log (and --data-dir) the server was started with."
+    exit 1
+  fi
   exit 0
 fi
 

@@ -30,7 +30,7 @@ export interface Config {
   maxClients: number;
   /** redis://host:port/db to join a cluster; null for the embedded single-node store. */
   cluster: string | null;
-  /** Node name in a cluster (logs, metrics); defaults to host:httpPort. */
+  /** Node name in a cluster (banner, chat.log's start line); null: hostname:http-port once bound. */
   nodeName: string | null;
   /** Folder holding the built web client. */
   webRoot: string;
@@ -38,43 +38,57 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
+// `value` names what a flag takes in --help; `shown` is the default as --help and the README
+// state it, where `default` (what an unset flag parses as) would say nothing ('' for "computed").
 const FLAGS = {
-  host: { type: 'string', env: 'PARLEY_HOST', help: 'address to listen on', default: '0.0.0.0' },
-  'tcp-port': { type: 'string', env: 'PARLEY_TCP_PORT', help: 'TCP chat protocol port', default: '8783' },
-  'http-port': { type: 'string', env: 'PARLEY_HTTP_PORT', help: 'HTTP API and web client port', default: '8784' },
+  host: { type: 'string', value: 'ADDRESS', env: 'PARLEY_HOST', help: 'address to listen on', default: '0.0.0.0', shown: '0.0.0.0' },
+  'tcp-port': { type: 'string', value: 'PORT', env: 'PARLEY_TCP_PORT', help: 'TCP chat protocol port', default: '8783', shown: '8783' },
+  'http-port': { type: 'string', value: 'PORT', env: 'PARLEY_HTTP_PORT', help: 'HTTP API and web client port', default: '8784', shown: '8784' },
   'metrics-port': {
     type: 'string',
+    value: 'PORT',
     env: 'PARLEY_METRICS_PORT',
-    help: "separate port for /metrics, or 'off' (default: on the HTTP port)",
+    help: "a separate port for /metrics, or 'off' for no metrics",
     default: '',
+    shown: 'the HTTP port',
   },
-  workers: { type: 'string', env: 'PARLEY_WORKERS', help: 'worker threads (0 runs tasks inline)', default: '' },
-  'data-dir': { type: 'string', env: 'PARLEY_DATA_DIR', help: 'journal, sessions and PID file', default: './data' },
-  memory: { type: 'boolean', env: 'PARLEY_MEMORY', help: 'keep everything in memory, write nothing to disk', default: false },
-  log: { type: 'string', env: 'PARLEY_LOG', help: "activity log file, '-' for stderr, 'off' for none", default: 'chat.log' },
-  capacity: { type: 'string', env: 'PARLEY_CAPACITY', help: 'messages and deletions kept in memory', default: '131072' },
-  'arena-mb': { type: 'string', env: 'PARLEY_ARENA_MB', help: 'shared memory for message texts, MiB', default: '64' },
-  'rate-limit': { type: 'string', env: 'PARLEY_RATE_LIMIT', help: 'messages per user per second, 0 for no limit', default: '20' },
-  'secure-cookies': { type: 'boolean', env: 'PARLEY_SECURE_COOKIES', help: 'mark session cookies Secure (behind TLS)', default: false },
-  'allow-origin': { type: 'string', env: 'PARLEY_ALLOW_ORIGIN', help: 'comma-separated extra origins allowed to call the API', default: '' },
-  'frame-timeout': { type: 'string', env: 'PARLEY_FRAME_TIMEOUT', help: 'seconds a TCP frame may stay half-written', default: '30' },
-  'max-clients': { type: 'string', env: 'PARLEY_MAX_CLIENTS', help: 'most connected clients at once', default: '50000' },
-  cluster: { type: 'string', env: 'PARLEY_CLUSTER', help: 'redis://host:port/db to share one chat between nodes', default: '' },
-  'node-name': { type: 'string', env: 'PARLEY_NODE_NAME', help: 'this node’s name in a cluster', default: '' },
-  help: { type: 'boolean', env: '', help: 'show this help', default: false },
+  workers: { type: 'string', value: 'N', env: 'PARLEY_WORKERS', help: 'worker threads that apply writes; 0 applies them on the main thread', default: '', shown: 'one per CPU core' },
+  'data-dir': { type: 'string', value: 'DIR', env: 'PARLEY_DATA_DIR', help: 'folder for the journal, sessions and PID file', default: './data', shown: './data' },
+  memory: { type: 'boolean', value: '', env: 'PARLEY_MEMORY', help: 'keep everything in memory, write nothing to disk', default: false, shown: 'off' },
+  log: { type: 'string', value: 'FILE', env: 'PARLEY_LOG', help: "activity log (JSON lines); '-' for stderr, 'off' for none", default: 'chat.log', shown: 'chat.log' },
+  capacity: { type: 'string', value: 'N', env: 'PARLEY_CAPACITY', help: 'messages and deletions kept, the oldest dropped first', default: '131072', shown: '131072' },
+  'arena-mb': { type: 'string', value: 'MIB', env: 'PARLEY_ARENA_MB', help: 'shared memory for message texts, in MiB', default: '64', shown: '64' },
+  'rate-limit': { type: 'string', value: 'N', env: 'PARLEY_RATE_LIMIT', help: 'messages per user per second (bursts of 3x); 0 for no limit', default: '20', shown: '20' },
+  'frame-timeout': { type: 'string', value: 'SECONDS', env: 'PARLEY_FRAME_TIMEOUT', help: 'seconds a TCP frame may stay half-written', default: '30', shown: '30' },
+  'max-clients': { type: 'string', value: 'N', env: 'PARLEY_MAX_CLIENTS', help: 'most TCP, SSE and long-poll clients at once', default: '50000', shown: '50000' },
+  'secure-cookies': { type: 'boolean', value: '', env: 'PARLEY_SECURE_COOKIES', help: 'mark the session cookie Secure (behind a TLS proxy)', default: false, shown: 'off' },
+  'allow-origin': { type: 'string', value: 'ORIGINS', env: 'PARLEY_ALLOW_ORIGIN', help: 'comma-separated extra origins allowed to call the API from a browser', default: '', shown: 'none' },
+  cluster: { type: 'string', value: 'URL', env: 'PARLEY_CLUSTER', help: 'redis://host:port/db: share one chat between nodes', default: '', shown: 'none' },
+  'node-name': { type: 'string', value: 'NAME', env: 'PARLEY_NODE_NAME', help: "this node's name in a cluster, in the banner and chat.log", default: '', shown: 'hostname:http-port' },
+  help: { type: 'boolean', value: '', env: '', help: 'show this help', default: false, shown: '' },
 } as const;
 
 type FlagName = keyof typeof FLAGS;
 
 export function usage(): string {
-  const lines = ['Usage: parley [options]', '', 'Options (each also from its environment variable):'];
+  const lines = ['Usage: parley [options]', '', 'Every option can also be set by its environment variable; a flag wins.', ''];
   for (const [name, flag] of Object.entries(FLAGS)) {
-    const left = `  --${name}${flag.type === 'string' ? ' VALUE' : ''}`;
-    const def = flag.default === '' || flag.default === false ? '' : ` (default ${flag.default})`;
-    const env = flag.env ? `  [${flag.env}]` : '';
-    lines.push(`${left.padEnd(24)} ${flag.help}${def}${env}`);
+    lines.push(`${`  --${name}${flag.value ? ` ${flag.value}` : ''}`.padEnd(26)} ${flag.help}`);
+    if (flag.env) lines.push(`${''.padEnd(26)} ${flag.env}, default: ${flag.shown}`);
   }
   return lines.join('\n');
+}
+
+/** parseArgs's own sentences, made into one line that says what to do. */
+function describeParseError(message: string, argv: string[]): string {
+  // `--workers -1`: parseArgs will not take a value that looks like an option.
+  const ambiguous = /^Option '(--[\w-]+)' argument is ambiguous/.exec(message);
+  if (ambiguous) {
+    const flag = ambiguous[1]!;
+    const value = argv[argv.indexOf(flag) + 1] ?? '';
+    return `${flag} needs a value, and "${value}" looks like an option; write ${flag}=${value} to give it as the value.`;
+  }
+  return `${message.replace(/\.+$/, '')}. Run with --help to see the options.`;
 }
 
 /** Parses argv + env; throws ConfigError with a sentence to show the user. Returns null for --help. */
@@ -86,7 +100,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd = process
   try {
     ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
   } catch (error) {
-    throw new ConfigError(`${(error as Error).message}. Run with --help to see the options.`);
+    throw new ConfigError(describeParseError((error as Error).message, argv));
   }
   if (values.help) return null;
 

@@ -135,7 +135,9 @@ export function parseMessage(value: unknown): ChatMessage {
 export function parseChangeSet(value: unknown): ChangeSet {
   if (isRecord(value) && Array.isArray(value.messages) && Number.isInteger(value.last)) {
     const deleted = Array.isArray(value.deleted) ? value.deleted.filter(Number.isInteger) : [];
-    return { messages: value.messages.map(parseMessage), deleted: deleted as number[], last: value.last as number };
+    const changes: ChangeSet = { messages: value.messages.map(parseMessage), deleted: deleted as number[], last: value.last as number };
+    if (value.reset === true) changes.reset = true;
+    return changes;
   }
   throw badResponse('a list of messages');
 }

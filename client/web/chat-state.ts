@@ -33,6 +33,7 @@ export interface ChatState {
 }
 
 export type ChatAction =
+  /** The newest page, at the start or after a reset: replaces the messages. */
   | { type: 'snapshot'; messages: ChatMessage[]; hasOlder: boolean }
   | { type: 'changes'; messages: ChatMessage[]; deleted: number[] }
   | { type: 'older'; messages: ChatMessage[]; hasOlder: boolean }
@@ -61,13 +62,12 @@ export function initialState(me: string): ChatState {
 
 export function reduce(state: ChatState, action: ChatAction): ChatState {
   switch (action.type) {
-    case 'snapshot':
-      return {
-        ...state,
-        messages: merge(state.messages, action.messages),
-        hasOlder: action.hasOlder,
-        isLoaded: true,
-      };
+    case 'snapshot': {
+      // The newest page replaces the list: at the start it is empty anyway, and after a reset
+      // what it showed belongs to a history the server no longer has. Unconfirmed sends stay.
+      const messages = merge([], action.messages);
+      return { ...state, messages, outbox: matchEchoes(state.me, state.outbox, messages), hasOlder: action.hasOlder, isLoaded: true };
+    }
     case 'changes': {
       const deleted = new Set(action.deleted);
       const outbox = matchEchoes(state.me, state.outbox, action.messages).filter(

@@ -10,6 +10,11 @@ const dayWithYearFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'long'
 export const AVATAR_HUES = 8;
 /** Messages from one person closer together than this share one author line. */
 const GROUP_GAP_MS = 5 * 60 * 1000;
+/**
+ * Most messages under one author line. A long run by one person would otherwise scroll its name
+ * and avatar out of view, leaving screens of bubbles with no visible author.
+ */
+export const MAX_GROUP_SIZE = 10;
 
 export const formatTime = (iso: string): string => timeFormat.format(new Date(iso));
 export const formatFullTime = (iso: string): string => fullFormat.format(new Date(iso));
@@ -30,9 +35,16 @@ export function formatDay(iso: string, now = new Date()): string {
   return date.getFullYear() === now.getFullYear() ? dayFormat.format(date) : dayWithYearFormat.format(date);
 }
 
-/** Whether a message continues the previous one's group (same author, a few minutes apart). */
-export function continuesGroup(previous: { user: string; time: string } | undefined, current: { user: string; time: string }): boolean {
-  if (!previous || previous.user !== current.user) return false;
+/**
+ * Whether a message continues the previous one's group (same author, a few minutes apart, same
+ * day), given how many messages that group already holds.
+ */
+export function continuesGroup(
+  previous: { user: string; time: string } | undefined,
+  current: { user: string; time: string },
+  groupSize: number,
+): boolean {
+  if (!previous || previous.user !== current.user || groupSize >= MAX_GROUP_SIZE) return false;
   const gap = Date.parse(current.time) - Date.parse(previous.time);
   return gap >= 0 && gap < GROUP_GAP_MS && dayKey(previous.time) === dayKey(current.time);
 }

@@ -14,25 +14,44 @@
 // Why not EventSource's own reconnect: it retries forever at a fixed pace, cannot tell an
 // expired session (401) from a restart, and gives up for good on any HTTP error. Closing it on
 // error and catching up with one request gives backoff, a status to show, and 401 handling.
+//
+// Two answers end the normal flow (docs/api.md):
+// - reset: the server has no history at our cursor (a `--memory` restart, wiped data). A catch-up
+//   or poll answer with `reset: true` is the newest page itself; an SSE `reset` event means "load
+//   the newest page", which the feed does by starting over (first page, then a new stream from
+//   its cursor). Either way the listener gets a snapshot and replaces what it shows.
+// - logout: an SSE `logout` event (this session ended in another tab or client), or a 401 on
+//   any request. The feed stops and tells the listener, with the server's reason when it gave one.
 import { fetchMessages, isSessionEnded, parseMessage } from './api.js';
+import { DEFAULT_PAGE_SIZE } from '../../protocol/limits.js';
 import type { ChangeSet } from '../../protocol/message.js';
 
 export type LinkStatus = 'connecting' | 'connected' | 'reconnecting' | 'offline';
 export type Transport = 'events' | 'polling';
 
 export interface FeedListener {
-  /** The newest page, once, when the feed starts. */
+  /**
+   * The newest page: when the feed starts, and again after a reset. Replaces the messages shown
+   * (unconfirmed sends stay).
+   */
   snapshot(page: ChangeSet, hasOlder: boolean): void;
   changes(changes: ChangeSet): void;
   status(status: LinkStatus, transport: Transport): void;
-  /** 401: the session is gone (logged out elsewhere, expired); the feed has stopped. */
-  sessionEnded(): void;
+  /**
+   * The session is gone (logged out elsewhere, expired); the feed has stopped. `reason` is the
+   * server's sentence when it sent one (SSE `logout`), null after a bare 401.
+   */
+  sessionEnded(reason: string | null): void;
 }
 
 export const FIRST_PAGE_SIZE = 50;
 const STRIKES_BEFORE_POLLING = 3;
-/** Failed catch-ups shown as "reconnecting" before the status says "offline". */
-const FAILURES_BEFORE_OFFLINE = 2;
+/**
+ * How long failed catch-ups show as "reconnecting" before the status says "offline". A server
+ * restart takes a few seconds; saying "offline" for it would alarm people for nothing. When the
+ * browser itself knows it has no network (navigator.onLine), "offline" shows at once.
+ */
+const RECONNECTING_BEFORE_OFFLINE_MS = 10_000;
 const POLL_WAIT_SECONDS = 25;
 /** A long poll that has not answered this long after its wait is treated as lost. */
 const POLL_GRACE_MS = 10_000;
@@ -47,6 +66,8 @@ export class LiveFeed {
   #strikes = 0;
   /** Catch-up requests in a row that failed. */
   #failures = 0;
+  /** When the first of those failures happened (Date.now()), null while things work. */
+  #failingSince: number | null = null;
   /** Status and transport last reported, so the listener hears only changes. */
   #shown = '';
   #source: EventSource | null = null;
@@ -61,6 +82,7 @@ export class LiveFeed {
 
   start(): void {
     window.addEventListener('online', this.#wake);
+    window.addEventListener('offline', this.#wentOffline);
     document.addEventListener('visibilitychange', this.#wake);
     this.#setStatus('connecting');
     void this.#catchUp();
@@ -69,6 +91,7 @@ export class LiveFeed {
   stop(): void {
     this.#isStopped = true;
     window.removeEventListener('online', this.#wake);
+    window.removeEventListener('offline', this.#wentOffline);
     document.removeEventListener('visibilitychange', this.#wake);
     this.#source?.close();
     this.#source = null;
@@ -95,6 +118,11 @@ export class LiveFeed {
     void this.#catchUp();
   };
 
+  /** The browser lost its network while we were already failing: no need to wait to say so. */
+  #wentOffline = (): void => {
+    if (!this.#isStopped && this.#failingSince !== null) this.#setStatus('offline');
+  };
+
   async #catchUp(): Promise<void> {
     this.#timer = null;
     try {
@@ -110,6 +138,7 @@ export class LiveFeed {
       return;
     }
     this.#failures = 0;
+    this.#failingSince = null;
     if (this.#transport === 'events' && this.#strikes >= STRIKES_BEFORE_POLLING) this.#transport = 'polling';
     if (this.#transport === 'events') {
       this.#openEvents();
@@ -137,6 +166,21 @@ export class LiveFeed {
         if (!Number.isInteger(id)) throw new Error('delete event without an id');
         return { messages: [], deleted: [id as number] };
       });
+    });
+    source.addEventListener('reset', () => {
+      // The stream continues after the server's cursor, but what we show belongs to a history
+      // the server no longer has: start over from the newest page and a fresh stream.
+      source.close();
+      if (this.#source === source) this.#source = null;
+      if (this.#isStopped) return;
+      this.#last = null;
+      void this.#catchUp();
+    });
+    source.addEventListener('logout', (event) => {
+      source.close();
+      if (this.#isStopped) return;
+      this.stop();
+      this.#listener.sessionEnded(readReason((event as MessageEvent).data));
     });
     source.onerror = () => {
       source.close();
@@ -180,6 +224,11 @@ export class LiveFeed {
   }
 
   #apply(changes: ChangeSet): void {
+    if (changes.reset) {
+      this.#last = changes.last;
+      this.#listener.snapshot(changes, changes.messages.length >= DEFAULT_PAGE_SIZE);
+      return;
+    }
     if (this.#last !== null && changes.last < this.#last) return;
     this.#last = changes.last;
     if (changes.messages.length > 0 || changes.deleted.length > 0) this.#listener.changes(changes);
@@ -201,11 +250,13 @@ export class LiveFeed {
     if (this.#isStopped) return;
     if (isSessionEnded(error)) {
       this.stop();
-      this.#listener.sessionEnded();
+      this.#listener.sessionEnded(null);
       return;
     }
     this.#failures++;
-    const isOffline = this.#failures >= FAILURES_BEFORE_OFFLINE || navigator.onLine === false;
+    this.#failingSince ??= Date.now();
+    const isOffline =
+      navigator.onLine === false || Date.now() - this.#failingSince >= RECONNECTING_BEFORE_OFFLINE_MS;
     this.#setStatus(isOffline ? 'offline' : 'reconnecting');
     this.#schedule(backoff(this.#failures));
   }
@@ -220,6 +271,16 @@ export class LiveFeed {
     if (shown === this.#shown) return;
     this.#shown = shown;
     this.#listener.status(status, this.#transport);
+  }
+}
+
+/** The sentence in an SSE `logout` event's `{"reason": "…"}`, if it has one. */
+function readReason(data: unknown): string | null {
+  try {
+    const reason = (JSON.parse(String(data)) as { reason?: unknown } | null)?.reason;
+    return typeof reason === 'string' && reason.trim() !== '' ? reason : null;
+  } catch {
+    return null;
   }
 }
 

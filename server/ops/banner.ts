@@ -1,4 +1,5 @@
 // The one-screen startup banner: where Parley listens and what it runs with.
+import { hostname } from 'node:os';
 import type { Config } from '../config.js';
 import type { StoreStats } from '../chat/chat.js';
 
@@ -25,11 +26,16 @@ export function banner(config: Config, ports: Ports, stats: StoreStats, messages
     `  Log          ${config.logFile ?? 'off'}`,
     `  Store        ${messages} changes kept of ${stats.ring.capacity}, ${Math.round(stats.ring.arenaBytes / 1048576)} MiB for texts`,
     `  Workers      ${workers(config)}`,
-    `  Cluster      ${config.cluster ? config.cluster.replace(/\/\/[^@/]*@/, '//***@') : 'no (single node)'}`,
+    `  Cluster      ${config.cluster ? `${config.cluster.replace(/\/\/[^@/]*@/, '//***@')} as node ${nodeName(config, ports)}` : 'no (single node)'}`,
     '',
     'Stop with Ctrl-C.',
   ];
   return lines.join('\n');
+}
+
+/** The name this node goes by in a cluster: --node-name, or this machine's name and HTTP port. */
+export function nodeName(config: Config, ports: Ports): string {
+  return config.nodeName ?? `${hostname()}:${ports.httpPort}`;
 }
 
 function workers(config: Config): string {

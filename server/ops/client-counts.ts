@@ -2,21 +2,21 @@
 import type { Transport } from './metrics.js';
 
 export class ClientCounts {
-  private readonly counts: Record<Transport, number> = { tcp: 0, sse: 0, longpoll: 0 };
+  readonly #counts: Record<Transport, number> = { tcp: 0, sse: 0, longpoll: 0 };
 
   opened(transport: Transport): void {
-    this.counts[transport]++;
+    this.#counts[transport]++;
   }
 
   closed(transport: Transport): void {
-    this.counts[transport]--;
+    this.#counts[transport]--;
   }
 
   get(transport: Transport): number {
-    return this.counts[transport];
+    return this.#counts[transport];
   }
 
   snapshot(): Record<Transport, number> {
-    return { ...this.counts };
+    return { ...this.#counts };
   }
 }

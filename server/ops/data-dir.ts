@@ -1,12 +1,24 @@
 // The data folder: created if missing, checked for write access up front (a clear error at
 // start beats a failed fsync at the first message), and claimed with a PID file that
 // scripts/clean.sh reads to signal the server, and that stops two servers sharing one journal.
-import { accessSync, constants, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+//
+// Claiming is atomic: the PID is written to a file of our own, which is then hard-linked to
+// parley.pid; link() fails with EEXIST when the name exists, so of two servers starting at
+// once exactly one wins, and a reader never sees a half-written PID file. A PID file left by a
+// crash names a process that is gone, or (PIDs are reused) some unrelated program: either way it
+// is stale, and is taken over. To take it over without removing a claim a racing server made a
+// moment ago, the file is first renamed aside and read again; if it turns out to be a fresh
+// claim, it is put back. (Three servers racing over one stale file can still get past this;
+// two cannot.)
+import { accessSync, constants, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export class DataDirError extends Error {}
 
 export const PID_FILE = 'parley.pid';
+
+/** A stale PID file is taken over at most this often before giving up (only under a race). */
+const CLAIM_ATTEMPTS = 5;
 
 /** Prepares `dir` and writes the PID file; returns a function that removes it. */
 export function claimDataDir(dir: string): () => void {
@@ -20,23 +32,103 @@ export function claimDataDir(dir: string): () => void {
     );
   }
   const pidPath = join(dir, PID_FILE);
-  const other = readPid(pidPath);
-  if (other !== null && other !== process.pid && isAlive(other)) {
-    throw new DataDirError(`another Parley server (pid ${other}) is using the data folder ${dir}; stop it or choose another --data-dir`);
+  const ownPath = `${pidPath}.${process.pid}`;
+  writeFileSync(ownPath, `${process.pid}\n`);
+  try {
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+      if (tryLink(ownPath, pidPath)) {
+        return () => {
+          try {
+            if (readPid(pidPath) === process.pid) rmSync(pidPath, { force: true });
+          } catch {
+            // Unreadable now: whoever changed it owns it.
+          }
+        };
+      }
+      const other = readPid(pidPath);
+      if (other !== null) refuseIfRunning(other, dir, pidPath);
+      takeOverStale(pidPath, other);
+    }
+  } finally {
+    rmSync(ownPath, { force: true });
   }
-  writeFileSync(pidPath, `${process.pid}\n`);
-  return () => {
-    if (readPid(pidPath) === process.pid) rmSync(pidPath, { force: true });
-  };
+  throw new DataDirError(`could not claim the data folder ${dir}: ${PID_FILE} kept changing (other servers starting?); try again`);
 }
 
-function readPid(path: string): number | null {
-  try {
-    const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
-    return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
-  } catch {
-    return null;
+/** Throws when `pid` is a running Parley server other than this one. */
+function refuseIfRunning(pid: number, dir: string, pidPath: string): void {
+  if (pid === process.pid) return; // our own PID from an earlier life: a container's PID 1 restarting
+  const found = whatRuns(pid);
+  if (found === 'parley') {
+    throw new DataDirError(`another Parley server (pid ${pid}) is using the data folder ${dir}; stop it or choose another --data-dir`);
   }
+  if (found === 'unknown') {
+    throw new DataDirError(
+      `${pidPath} names pid ${pid}, which is running but cannot be inspected (another user's process?); ` +
+        `if it is not a Parley server using ${dir}, delete ${pidPath} and start again`,
+    );
+  }
+}
+
+/** Moves a stale PID file out of the way; restores it if it turned out to be a fresh claim. */
+function takeOverStale(pidPath: string, stalePid: number | null): void {
+  const aside = `${pidPath}.stale.${process.pid}`;
+  try {
+    renameSync(pidPath, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return; // someone else removed it
+    throw error;
+  }
+  const moved = readPid(aside);
+  if (moved !== stalePid) tryLink(aside, pidPath); // a racing server's claim: give it back
+  rmSync(aside, { force: true });
+}
+
+function tryLink(from: string, to: string): boolean {
+  try {
+    linkSync(from, to);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+/** The PID in `path`; null when there is no such file or no number in it (a stale leftover).
+ *  Other errors (EACCES) are thrown: a PID file we cannot read is not ours to replace. */
+function readPid(path: string): number | null {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  const pid = Number.parseInt(text, 10);
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
+}
+
+/**
+ * 'parley' when `pid` runs Parley's server, 'other' when it runs something else or nothing,
+ * 'unknown' when it is alive but its command line cannot be read (another user's process under
+ * hidepid=, or a system without /proc): then it might be a Parley, and the safe answer is to
+ * let the person decide.
+ */
+function whatRuns(pid: number): 'parley' | 'other' | 'unknown' {
+  if (!isAlive(pid)) return 'other';
+  let cmdline: string;
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    // Unreadable while alive: /proc hides it (hidepid=, systemd ProtectProc=) or there is none.
+    return isAlive(pid) ? 'unknown' : 'other';
+  }
+  return cmdline.split('\0').some(isServerArgument) ? 'parley' : 'other';
+}
+
+/** The server runs as `node …/server/main.js` (npm start, systemd) or through the `parley` bin. */
+function isServerArgument(arg: string): boolean {
+  return /(^|\/)server\/main\.js$/.test(arg) || /(^|\/)parley$/.test(arg);
 }
 
 function isAlive(pid: number): boolean {

@@ -161,6 +161,7 @@ export class Connection implements Subscriber {
   }
 
   async #run(request: Request): Promise<void> {
+    const userBefore = this.username;
     try {
       let body: object;
       let afterReply: (() => void) | undefined;
@@ -176,6 +177,7 @@ export class Connection implements Subscriber {
         this.#deps.logger.info('login', { transport: 'tcp', user: this.username, resumed: request.op === 'resume' });
         if (request.op === 'login') this.#deps.metrics?.logins.inc({ transport: 'tcp' });
       }
+      if (request.op === 'logout' && userBefore !== undefined) this.#deps.logger.info('logout', { transport: 'tcp', user: userBefore });
       this.#deps.metrics?.tcpFrames.inc({ op: request.op, outcome: 'ok' });
       this.#write(encodeFrame({ id: request.id, ok: true, ...body }));
       afterReply?.();

@@ -1,7 +1,7 @@
 // scripts/clean.sh against a real running server: rotating or deleting chat.log loses no line the
 // server writes afterwards, keeps at most --keep old copies, and refuses bad flags clearly.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -135,6 +135,53 @@ test('without a PID file or with a dead PID, clean.sh just rotates', async (t) =
   assert.deepEqual([result.code, result.stderr], [0, '']);
   assert.ok(!existsSync(log));
   assert.ok(existsSync(`${log}.1`) === false, '--keep 0 leaves no copy behind either');
+});
+
+/** A project folder of its own, scripts/clean.sh copied in, and an empty folder to run it from
+ *  (as cron runs jobs in the home folder). */
+function fakeProject(t: { after(fn: () => void): void }) {
+  const root = mkdtempSync(join(tmpdir(), 'parley-project-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const project = join(root, 'parley');
+  const home = join(root, 'home');
+  mkdirSync(join(project, 'scripts'), { recursive: true });
+  mkdirSync(home);
+  const script = join(project, 'scripts', 'clean.sh');
+  copyFileSync(CLEAN, script);
+  // Only what cron passes: none of the PARLEY_ variables a developer's shell may have set.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PARLEY_')));
+  return { project, home, clean: (...args: string[]) => run(script, args, 15_000, { ...env, HOME: home }, home) };
+}
+
+test('run from another folder with no arguments, clean.sh rotates the log of the server in its project folder', { timeout: 30_000 }, async (t) => {
+  const { project, clean: cleanFromHome } = fakeProject(t);
+  const log = join(project, 'chat.log');
+  // The layout `npm start` makes with the defaults: chat.log and data/ in the project folder.
+  const server = await startServer({ dataDir: join(project, 'data'), args: ['--workers', '1', '--log', log] });
+  t.after(() => server.stop());
+  await makeRequests(server, 2);
+  await pollUntil('two access lines', () => accessLines(log) === 2);
+
+  const result = await cleanFromHome();
+  assert.deepEqual([result.code, result.stderr], [0, '']);
+  const events = readLogLines(log).map((line) => line.event);
+  assert.ok(!events.includes('start') && accessLines(log) === 0, `the old lines are gone: ${JSON.stringify(events)}`);
+  assert.ok(events.includes('log-reopened'), 'the server got SIGHUP through data/parley.pid and reopened its log');
+  await makeRequests(server, 1);
+  await pollUntil('an access line in the new chat.log', () => accessLines(log) === 1);
+});
+
+test('a log that is not where clean.sh looks is reported on stderr with exit code 1', async (t) => {
+  const { project, clean: cleanFromHome } = fakeProject(t);
+  let result = await cleanFromHome();
+  assert.equal(result.code, 1);
+  assert.equal(result.stderr, `clean.sh: no log file at '${join(project, 'chat.log')}', so nothing was rotated; pass the --log (and --data-dir) the server was started with.\n`);
+
+  const elsewhere = join(project, 'logs', 'chat.log');
+  mkdirSync(join(project, 'logs'));
+  result = await cleanFromHome('--log', elsewhere, '--data-dir', join(project, 'data'));
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, new RegExp(`no log file at '${elsewhere}'`));
 });
 
 test('bad flags get a clear message and a non-zero exit', async () => {

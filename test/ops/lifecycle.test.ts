@@ -7,8 +7,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { startRedis } from '../helpers/redis.js';
 import { startServer } from '../helpers/server.js';
-import { httpLogin, LineClient, readLogLines, runServer, within, type Frame } from './support.js';
+import { httpLogin, LineClient, pollUntil, readLogLines, runServer, within, type Frame } from './support.js';
 
 function temporaryFolder(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'parley-lifecycle-'));
@@ -74,11 +75,15 @@ test('a bad flag or value is refused with exit code 2 and a pointer to --help', 
   for (const [flags, mention] of [
     [['--no-such-flag'], /no-such-flag/],
     [['--tcp-port', '70000'], /--tcp-port/],
+    [['--workers', '-1'], /^parley: --workers needs a value, and "-1" looks like an option; write --workers=-1 to give it as the value\.$/],
+    [['--workers=-1'], /--workers must be a whole number from 0 to 256, not "-1"/],
   ] as const) {
     const result = await runServer(ownFlags(dir, ...flags));
     assert.equal(result.code, 2, `${flags.join(' ')}: ${result.stdout}${result.stderr}`);
-    assert.match(result.stderr, /^parley: /m);
-    assert.match(result.stderr, mention);
+    assert.match(result.stderr, /^parley: /);
+    assert.equal(result.stderr.trimEnd().split('\n').length, 1, `one line, not:\n${result.stderr}`);
+    assert.doesNotMatch(result.stderr, /\.\./, 'a sentence ends with one period');
+    assert.match(result.stderr.trimEnd(), mention);
     if (flags[0] === '--no-such-flag') assert.match(result.stderr, /--help/);
   }
 });
@@ -169,7 +174,18 @@ test('messages acknowledged while SIGTERM arrives under load are all there after
   await reader.close();
 });
 
-test('chat.log has a JSON line for start, connections, logins, HTTP and stop, and no message text', { timeout: 30_000 }, async (t) => {
+/** Checks the fields every chat.log line has, and returns the lines. */
+function checkedLogLines(file: string): Frame[] {
+  const lines = readLogLines(file);
+  for (const line of lines) {
+    assert.ok(typeof line.time === 'string' && !Number.isNaN(Date.parse(line.time)), `time in ${JSON.stringify(line)}`);
+    assert.ok(['info', 'warn', 'error'].includes(line.level as string), `level in ${JSON.stringify(line)}`);
+    assert.equal(typeof line.event, 'string');
+  }
+  return lines;
+}
+
+test('chat.log has a JSON line for start, connections, logins, logouts, streams, HTTP and stop, and no message text', { timeout: 30_000 }, async (t) => {
   const server = await startServer({ keepData: true });
   t.after(() => rmSync(server.dataDir, { recursive: true, force: true }));
   t.after(() => server.kill());
@@ -179,28 +195,74 @@ test('chat.log has a JSON line for start, connections, logins, HTTP and stop, an
   await tcp.login('logged');
   const sent = await tcp.request({ op: 'send', text: secret });
   assert.equal(sent.ok, true, JSON.stringify(sent));
+  assert.equal((await tcp.request({ op: 'logout' })).ok, true);
   await tcp.close();
-  const health = await fetch(`${server.baseUrl}/api/health`);
-  await health.arrayBuffer();
+
+  const cookie = await httpLogin(server.baseUrl, 'webber');
+  const stream = new AbortController();
+  const events = await fetch(`${server.baseUrl}/api/events?last=0`, { headers: { cookie }, signal: stream.signal });
+  assert.equal(events.status, 200);
+  stream.abort();
+  const logout = await fetch(`${server.baseUrl}/api/login`, { method: 'DELETE', headers: { cookie, origin: server.baseUrl } });
+  await logout.arrayBuffer();
+  assert.ok(logout.ok, `logout answered ${logout.status}`);
   assert.equal(await server.stop(), 0);
 
   const text = readFileSync(server.logFile, 'utf8');
   assert.ok(!text.includes(secret), 'a message text reached chat.log');
-  const lines = readLogLines(server.logFile);
-  for (const line of lines) {
-    assert.ok(typeof line.time === 'string' && !Number.isNaN(Date.parse(line.time)), `time in ${JSON.stringify(line)}`);
-    assert.ok(['info', 'warn', 'error'].includes(line.level as string), `level in ${JSON.stringify(line)}`);
-    assert.equal(typeof line.event, 'string');
+  const lines = checkedLogLines(server.logFile);
+  const kinds = lines.map((line) => line.event);
+  for (const event of ['journal-replayed', 'start', 'tcp-connect', 'login', 'logout', 'tcp-disconnect', 'sse-connect', 'sse-disconnect', 'http', 'stopping', 'stop']) {
+    assert.ok(kinds.includes(event), `no "${event}" line among ${JSON.stringify(kinds)}`);
   }
-  const events = lines.map((line) => line.event);
-  for (const event of ['start', 'tcp-connect', 'login', 'tcp-disconnect', 'http', 'stop']) {
-    assert.ok(events.includes(event), `no "${event}" line among ${JSON.stringify(events)}`);
-  }
-  assert.ok(events.indexOf('start') < events.indexOf('tcp-connect'), 'start comes first');
-  assert.ok(events.lastIndexOf('stop') > events.lastIndexOf('http'), 'stop comes last');
+  assert.ok(kinds.indexOf('start') < kinds.indexOf('tcp-connect'), 'start comes before the first connection');
+  assert.ok(kinds.lastIndexOf('stop') > kinds.lastIndexOf('http'), 'stop comes last');
+  const sessions = lines.filter((line) => line.event === 'login' || line.event === 'logout').map((line) => `${line.event} ${line.transport} ${line.user}`);
+  assert.deepEqual(sessions, ['login tcp logged', 'logout tcp logged', 'login http webber', 'logout http webber']);
 
   const access = lines.find((line) => line.event === 'http')!;
   assert.equal(access.status, 200, JSON.stringify(access));
   const duration = Object.entries(access).find(([key]) => /dur|ms$/i.test(key));
   assert.ok(duration && typeof duration[1] === 'number', `a duration in ${JSON.stringify(access)}`);
+});
+
+test('chat.log records a store that refuses a write as an error line with the stack, and the sender gets a 503', { timeout: 30_000 }, async (t) => {
+  const redis = await startRedis({ appendfsync: 'off' });
+  t.after(() => redis.stop());
+  const server = await startServer({ args: ['--cluster', redis.url, '--workers', '0'] });
+  t.after(() => server.stop());
+  const cookie = await httpLogin(server.baseUrl, 'writer');
+
+  // Redis at its memory limit refuses every write (maxmemory-policy noeviction, the default).
+  const { createClient } = await import('redis');
+  const admin = createClient({ url: redis.url });
+  await admin.connect();
+  await admin.configSet('maxmemory', '1');
+  await admin.quit();
+
+  const send = await fetch(`${server.baseUrl}/api/messages`, {
+    method: 'POST',
+    headers: { cookie, origin: server.baseUrl, 'content-type': 'application/json' },
+    body: JSON.stringify({ text: 'this will not fit' }),
+  });
+  const body = (await send.json()) as Frame;
+  assert.equal(send.status, 503, JSON.stringify(body));
+  assert.equal(body.code, 'UNAVAILABLE');
+
+  const failure = await pollUntil('an error line in chat.log', () => checkedLogLines(server.logFile).find((line) => line.level === 'error'));
+  assert.equal(failure.event, 'redis-command-failed');
+  const error = failure.error as { name: string; message: string; stack: string };
+  assert.match(error.message, /OOM|maxmemory/);
+  assert.match(error.stack, /\n\s+at /);
+});
+
+test('a cluster node shows its --node-name in the banner and in chat.log\'s start line', { timeout: 30_000 }, async (t) => {
+  const redis = await startRedis({ appendfsync: 'off' });
+  t.after(() => redis.stop());
+  const server = await startServer({ args: ['--cluster', redis.url, '--workers', '0', '--node-name', 'east-1'] });
+  t.after(() => server.stop());
+  assert.match(server.output(), new RegExp(`Cluster +${redis.url.replaceAll('/', '\\/')} as node east-1\\n`));
+  const start = await pollUntil('the start line', () => readLogLines(server.logFile).find((line) => line.event === 'start'));
+  assert.equal(start.node, 'east-1');
+  assert.equal(start.cluster, true);
 });

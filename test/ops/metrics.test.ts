@@ -1,9 +1,11 @@
 // GET /metrics in the Prometheus text format (every family the operations issue names, counters
-// that move with real traffic), the separate and disabled metrics port, and GET /api/health.
+// that move with real traffic), the separate and disabled metrics port, and GET /api/health
+// (200, and 503 while a cluster node has lost its Redis).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { startRedis } from '../helpers/redis.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
-import { LineClient, type Frame } from './support.js';
+import { LineClient, pollUntil, type Frame } from './support.js';
 
 interface Sample {
   name: string;
@@ -185,4 +187,28 @@ test('GET /api/health answers 200 {"status":"ok"} when the store and workers ans
   assert.match(response.headers.get('content-type') ?? '', /^application\/json/);
   const body = (await response.json()) as Frame;
   assert.equal(body.status, 'ok');
+});
+
+test('GET /api/health answers 503 with Retry-After while a cluster node cannot reach Redis, and 200 once it is back', { timeout: 60_000 }, async (t) => {
+  const redis = await startRedis({ appendfsync: 'off' });
+  t.after(() => redis.stop());
+  const server = await startServer({ args: ['--cluster', redis.url, '--workers', '0'] });
+  t.after(() => server.stop());
+  const health = async () => {
+    const response = await fetch(`${server.baseUrl}/api/health`);
+    return { status: response.status, retryAfter: response.headers.get('retry-after'), body: (await response.json()) as Frame };
+  };
+  assert.equal((await health()).status, 200);
+
+  await redis.kill();
+  const down = await pollUntil('a 503 from /api/health', async () => {
+    const answer = await health();
+    return answer.status === 503 && answer;
+  }, 15_000);
+  assert.equal(down.body.code, 'UNAVAILABLE');
+  assert.match(String(down.body.error), /not answering; see chat\.log/);
+  assert.ok(Number(down.retryAfter) > 0, `Retry-After: ${down.retryAfter}`);
+
+  await redis.restart();
+  await pollUntil('a 200 from /api/health again', async () => (await health()).status === 200, 15_000);
 });

@@ -170,9 +170,15 @@ export interface Finished {
 }
 
 /** Runs a program to its end (with a time limit) and collects what it printed. */
-export function run(command: string, args: string[], timeoutMs = 15_000, env: NodeJS.ProcessEnv = process.env): Promise<Finished> {
+export function run(
+  command: string,
+  args: string[],
+  timeoutMs = 15_000,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = ROOT,
+): Promise<Finished> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

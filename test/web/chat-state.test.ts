@@ -32,6 +32,29 @@ describe('chat state', () => {
     assert.equal(state.hasOlder, false);
   });
 
+  test('a later snapshot (a reset) replaces the list and keeps unconfirmed sends', () => {
+    const state = run(
+      { type: 'snapshot', messages: [at(5), at(6), at(7)], hasOlder: true },
+      { type: 'older', messages: [at(3), at(4)], hasOlder: true },
+      { type: 'queued', clientId: 'c1', text: 'still going', time: '2026-11-23T20:01:00.000Z' },
+      { type: 'queued', clientId: 'c2', text: 'already there', time: '2026-11-23T20:01:01.000Z' },
+      // The server's history began again: its newest page has nothing the page had before,
+      // but it does have our second send, which the POST has not confirmed yet.
+      { type: 'snapshot', messages: [at(2), at(1), at(3, 'alice', 'already there')], hasOlder: false },
+    );
+    assert.deepEqual(ids(state), [1, 2, 3]);
+    assert.equal(state.hasOlder, false);
+    assert.deepEqual(
+      chat.listEntries(state).map((entry) => [entry.key, entry.state]),
+      [
+        ['m1', 'sent'],
+        ['m2', 'sent'],
+        ['m3', 'sent'],
+        ['cc1', 'sending'],
+      ],
+    );
+  });
+
   test('the same message arriving twice is kept once', () => {
     const state = run(
       { type: 'snapshot', messages: [at(1), at(2)], hasOlder: true },

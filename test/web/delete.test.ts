@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startServer } from '../helpers/server.js';
-import { assertNoProblems, composer, launchBrowser, openChat, row, send } from './helpers/browser.js';
+import { assertNoProblems, composer, launchBrowser, openChat, row, screenshotPath, send } from './helpers/browser.js';
 
 test('deleting messages in the web client', async (t) => {
   const server = await startServer();
@@ -82,6 +82,78 @@ test('deleting messages in the web client', async (t) => {
     assertNoProblems(bob);
   });
 });
+
+test('the actions menu sits beside the message, never over it or the composer', async (t) => {
+  const server = await startServer();
+  t.after(() => server.stop());
+  const browser = await launchBrowser(t);
+
+  await t.test('from the keyboard and the ⋯ button on a wide screen: lined up with the bubble’s end', async () => {
+    const alice = await openChat(browser, server.baseUrl, 'alice', { viewport: { width: 1280, height: 800 } });
+    const { page } = alice;
+    for (const text of ['first own', 'second own', 'newest own']) await send(page, text);
+    await page.locator('li.msg[data-state="sent"]', { hasText: 'newest own' }).waitFor();
+
+    await row(page, 'newest own').focus();
+    await page.keyboard.press('Enter');
+    await assertMenuBeside(page, 'newest own', { alignedEnd: true });
+    await page.keyboard.press('Escape');
+
+    await row(page, 'second own').hover();
+    await row(page, 'second own').getByRole('button', { name: 'Message actions' }).click();
+    await assertMenuBeside(page, 'second own', { alignedEnd: true });
+    await page.keyboard.press('Escape');
+    assertNoProblems(alice);
+    await alice.context.close();
+  });
+
+  await t.test('a right-click on a phone opens it at the bubble, not under the finger', async () => {
+    const alice = await openChat(browser, server.baseUrl, 'alice', { viewport: { width: 360, height: 740 } });
+    const { page } = alice;
+    await send(page, 'a phone message that is long enough to wrap onto a second line or more');
+    await page.locator('li.msg[data-state="sent"]', { hasText: 'a phone message' }).waitFor();
+    await row(page, 'a phone message').locator('.bubble').click({ button: 'right' });
+    await assertMenuBeside(page, 'a phone message', { alignedEnd: true });
+    await page.keyboard.press('Escape');
+    assertNoProblems(alice);
+    await alice.context.close();
+  });
+
+  await t.test('on a touch screen the ⋯ button shows only on the tapped message', async () => {
+    const alice = await openChat(browser, server.baseUrl, 'alice', {
+      viewport: { width: 360, height: 740 },
+      hasTouch: true,
+      isMobile: true,
+    });
+    const { page } = alice;
+    await page.locator('li.msg[data-state="sent"]', { hasText: 'a phone message' }).waitFor();
+    const visibleButtons = () => page.locator('li.msg .more:visible').count();
+    assert.equal(await visibleButtons(), 0, 'no ⋯ before a tap');
+    await row(page, 'second own').locator('.text').tap();
+    await row(page, 'second own').locator('.more:visible').waitFor();
+    assert.equal(await visibleButtons(), 1);
+    await page.screenshot({ path: screenshotPath('light-phone-touch-tapped'), animations: 'disabled' });
+    assertNoProblems(alice);
+    await alice.context.close();
+  });
+});
+
+/** The open menu is next to the message's bubble: not over it, not over the composer, on screen. */
+async function assertMenuBeside(page: import('playwright-core').Page, text: string, { alignedEnd }: { alignedEnd: boolean }) {
+  const menu = page.getByRole('menu', { name: 'Message actions' });
+  await menu.waitFor();
+  const box = (await menu.boundingBox())!;
+  const bubble = (await row(page, text).locator('.bubble').boundingBox())!;
+  const composerBox = (await page.locator('.composer').boundingBox())!;
+  const viewport = page.viewportSize()!;
+  const overlaps = (a: typeof box, b: typeof box) =>
+    Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x) > 0.5 &&
+    Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y) > 0.5;
+  assert.equal(overlaps(box, bubble), false, `the menu covers the message (${JSON.stringify({ box, bubble })})`);
+  assert.equal(overlaps(box, composerBox), false, `the menu covers the composer (${JSON.stringify({ box, composerBox })})`);
+  assert.ok(box.x >= 0 && box.x + box.width <= viewport.width, 'the menu is on screen');
+  if (alignedEnd) assert.ok(Math.abs(box.x + box.width - (bubble.x + bubble.width)) < 1.5, 'the menu ends where the bubble ends');
+}
 
 function focusedText(page: import('playwright-core').Page): Promise<string | null> {
   return page.evaluate(() => document.activeElement?.closest('li.msg')?.querySelector('.text')?.textContent ?? null);

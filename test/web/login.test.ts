@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startServer } from '../helpers/server.js';
-import { assertNoProblems, launchBrowser, logIn, openPage, waitUntilLive } from './helpers/browser.js';
+import { assertNoProblems, launchBrowser, logIn, openChat, openPage, screenshotPath, waitUntilLive } from './helpers/browser.js';
 import { tryLogin } from './helpers/chat-api.js';
 
 test('the login page', async (t) => {
@@ -21,12 +21,65 @@ test('the login page', async (t) => {
       await page.getByRole('button', { name: 'Join the chat' }).click();
       const error = page.getByRole('alert');
       await error.filter({ hasText: /\S/ }).waitFor();
-      assert.equal((await error.textContent())!.toLowerCase(), sentence.toLowerCase());
+      // The server's words, shown as a sentence: capital first, full stop last.
+      const shown = (await error.textContent())!;
+      assert.match(shown, /^[A-Z].*\.$/);
+      assert.equal(shown.toLowerCase(), /[.!?]$/.test(sentence) ? sentence.toLowerCase() : `${sentence.toLowerCase()}.`);
       assert.equal(await page.getByLabel('Your name').getAttribute('aria-invalid'), 'true');
     }
     // Typing again clears the complaint, and a valid name gets in.
     await logIn(page, 'valid name');
     assert.equal(await page.locator('.me-name').textContent(), 'valid name');
+    assertNoProblems(user);
+    await user.context.close();
+  });
+
+  await t.test('after joining, the composer has focus and the page has a heading', async () => {
+    const user = await openPage(browser, server.baseUrl);
+    const { page } = user;
+    await page.getByLabel('Your name').waitFor();
+    assert.equal(await focusedId(page), 'username', 'the name field has focus on the login page');
+    await logIn(page, 'typist');
+    assert.equal(await focusedId(page), 'composer-text');
+    await page.keyboard.type('typed straight away');
+    assert.equal(await page.locator('#composer-text').inputValue(), 'typed straight away');
+    assert.equal(await page.getByRole('heading', { level: 1 }).count(), 1);
+    // Back on the login form in the same page load, the name field has focus again.
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByLabel('Your name').waitFor();
+    assert.equal(await focusedId(page), 'username');
+    assertNoProblems(user);
+    await user.context.close();
+  });
+
+  await t.test('logging out in another tab returns this one to the login screen with a sentence', async () => {
+    const user = await openChat(browser, server.baseUrl, 'two tabs');
+    const other = await user.context.newPage(); // same browser context: same session cookie
+    await other.goto('/');
+    await waitUntilLive(other);
+    await other.getByRole('button', { name: 'Log out' }).click();
+    await other.getByLabel('Your name').waitFor();
+
+    const { page } = user;
+    await page.getByLabel('Your name').waitFor({ timeout: 5000 });
+    const notice = page.locator('.login .notice');
+    assert.match((await notice.textContent())!, /^[A-Z].*\.$/);
+    assertNoProblems(user);
+    await user.context.close();
+  });
+
+  await t.test('a logout event on the stream returns to the login screen with the server’s reason', async () => {
+    const user = await openChat(browser, server.baseUrl, 'streamed out', { initScript: recordEventSources });
+    const { page } = user;
+    // What the server sends when this session ends elsewhere (docs/api.md, event: logout).
+    await page.evaluate(() => {
+      const sources = (window as unknown as { eventSources: EventSource[] }).eventSources;
+      const data = JSON.stringify({ reason: 'You logged out in another window.' });
+      sources.at(-1)!.dispatchEvent(new MessageEvent('logout', { data }));
+    });
+    await page.getByLabel('Your name').waitFor();
+    assert.equal(await page.locator('.login .notice').textContent(), 'You logged out in another window.');
+    await page.screenshot({ path: screenshotPath('light-wide-login-session-ended'), animations: 'disabled' });
     assertNoProblems(user);
     await user.context.close();
   });
@@ -55,3 +108,20 @@ test('the login page', async (t) => {
     await context.close();
   });
 });
+
+function focusedId(page: import('playwright-core').Page): Promise<string | undefined> {
+  return page.evaluate(() => document.activeElement?.id);
+}
+
+/** Runs in the page before its scripts: keeps every EventSource it opens, for the test to reach. */
+function recordEventSources(): void {
+  const sources: EventSource[] = [];
+  (window as unknown as { eventSources: EventSource[] }).eventSources = sources;
+  const Original = window.EventSource;
+  window.EventSource = class extends Original {
+    constructor(url: string | URL, init?: EventSourceInit) {
+      super(url, init);
+      sources.push(this);
+    }
+  };
+}

@@ -100,6 +100,11 @@ test('messages in the web client', async (t) => {
     await send(page, 'worth retrying');
     const failed = page.locator('li.msg[data-state="failed"]', { hasText: 'worth retrying' });
     await failed.waitFor();
+    // Only the "Not sent" line is small and red; the message itself reads like any other.
+    const style = (element: Element) => `${getComputedStyle(element).fontSize} ${getComputedStyle(element).color}`;
+    const textStyle = await failed.locator('.text').evaluate(style);
+    assert.equal(textStyle, await page.locator('li.msg.theirs .text').first().evaluate(style));
+    assert.notEqual(await failed.locator('.send-error').evaluate(style), textStyle);
     await failed.getByRole('button', { name: 'Retry' }).click();
     await page.locator('li.msg[data-state="sent"]', { hasText: 'worth retrying' }).waitFor();
     await page.unrouteAll();

@@ -1,13 +1,16 @@
 // The web client's live connection: it survives a server restart (reconnects, catches up from
-// its cursor, repeats nothing), and falls back to long polling where Server-Sent Events cannot
-// work (no EventSource, or a proxy that breaks the stream).
+// its cursor, repeats nothing, and says "reconnecting" rather than "offline" while it lasts),
+// starts over when the server's history began again (reset), and falls back to long polling
+// where Server-Sent Events cannot work (no EventSource, or a proxy that breaks the stream).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startServer } from '../helpers/server.js';
-import { assertNoProblems, launchBrowser, openChat, row, rowTexts, send } from './helpers/browser.js';
+import type { Page } from 'playwright-core';
+import { JOURNAL_FILE } from '../../server/journal.js';
+import { assertNoProblems, launchBrowser, openChat, row, rowTexts, send, setTabHidden } from './helpers/browser.js';
 import { HttpUser } from './helpers/chat-api.js';
 
 test('a server restart mid-session is survived: reconnect, catch up, no duplicates', async (t) => {
@@ -25,8 +28,12 @@ test('a server restart mid-session is survived: reconnect, catch up, no duplicat
   await row(page, 'bob: before restart').waitFor();
   await page.locator('li.msg[data-state="sent"]', { hasText: 'alice: before restart' }).waitFor();
 
+  const failedCatchUps = countFailedRequests(page, '/api/messages');
   await server.stop();
-  await page.locator('.status:is([data-status="reconnecting"], [data-status="offline"])').waitFor();
+  await page.locator('.status[data-status="reconnecting"]').waitFor();
+  // A restart takes seconds: several catch-ups fail meanwhile, and none of that is "offline".
+  await failedCatchUps.reach(3);
+  assert.equal(await page.locator('.status').getAttribute('data-status'), 'reconnecting');
 
   server = await startServer({ dataDir, keepData: true, args: ['--http-port', String(server.httpPort)] });
   // Sent before the page is back: it must arrive by catching up from the cursor, not live.
@@ -50,6 +57,74 @@ test('a server restart mid-session is survived: reconnect, catch up, no duplicat
     (await bob.messages()).messages.map((message) => message.text),
     await rowTexts(page),
   );
+  assertNoProblems(alice);
+});
+
+test('the browser going offline shows "offline" at once, not after the reconnecting grace', async (t) => {
+  const server = await startServer();
+  t.after(() => server.stop());
+  const browser = await launchBrowser(t);
+  const alice = await openChat(browser, server.baseUrl, 'alice');
+  const { page, context } = alice;
+  await server.stop();
+  await page.locator('.status[data-status="reconnecting"]').waitFor();
+  await context.setOffline(true);
+  // Well inside the ten seconds a restart is given before "offline".
+  await page.locator('.status[data-status="offline"]').waitFor({ timeout: 5000 });
+  assertNoProblems(alice);
+});
+
+test('a server whose history began again replaces the page’s list instead of merging into it', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'parley-web-reset-'));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  let server = await startServer({ dataDir, keepData: true });
+  t.after(() => server.stop());
+  const browser = await launchBrowser(t);
+  const alice = await openChat(browser, server.baseUrl, 'alice');
+  const { page } = alice;
+  const bob = await HttpUser.login(server.baseUrl, 'bob');
+  for (const text of ['old history 1', 'old history 2', 'old history 3']) await bob.send(text);
+  await row(page, 'old history 3').waitFor();
+
+  // The messages are wiped, the sessions kept: the page's cursor is now newer than anything.
+  await server.stop();
+  await page.locator('.status[data-status="reconnecting"]').waitFor();
+  rmSync(join(dataDir, JOURNAL_FILE));
+  server = await startServer({ dataDir, keepData: true, args: ['--http-port', String(server.httpPort)] });
+  await bob.send('new history 1');
+  await page.locator('.status[data-status="connected"]').waitFor({ timeout: 20_000 });
+  await row(page, 'new history 1').waitFor();
+  await row(page, 'old history').first().waitFor({ state: 'detached' });
+  // New ids start below the old ones; arrivals still count as new (here: in the hidden tab's title).
+  await setTabHidden(page, true);
+  await bob.send('new history 2');
+  await row(page, 'new history 2').waitFor();
+  await page.waitForFunction(() => document.title === '(1) Parley');
+  await setTabHidden(page, false);
+  assert.deepEqual(await rowTexts(page), ['new history 1', 'new history 2']);
+  assertNoProblems(alice);
+});
+
+test('a reset event on the stream reloads the newest page and keeps following', async (t) => {
+  const server = await startServer();
+  t.after(() => server.stop());
+  const browser = await launchBrowser(t);
+  const alice = await openChat(browser, server.baseUrl, 'alice', { initScript: recordEventSources });
+  const { page } = alice;
+  const bob = await HttpUser.login(server.baseUrl, 'bob');
+  await bob.send('kept 1');
+  const kept = await bob.send('kept 2');
+  await row(page, 'kept 2').waitFor();
+
+  // What a page holds from a history the server no longer has: a message far past its cursor.
+  await dispatchOnStream(page, 'message', '1000', { id: 1000, user: 'ghost', text: 'from a forgotten history', time: new Date().toISOString() });
+  await row(page, 'from a forgotten history').waitFor();
+  // The server's answer to that cursor (docs/api.md, event: reset).
+  await dispatchOnStream(page, 'reset', String(kept.id), { last: kept.id });
+  await row(page, 'from a forgotten history').waitFor({ state: 'detached' });
+  await bob.send('after the reset');
+  await row(page, 'after the reset').waitFor();
+  assert.deepEqual(await rowTexts(page), ['kept 1', 'kept 2', 'after the reset']);
   assertNoProblems(alice);
 });
 
@@ -95,3 +170,42 @@ test('long polling takes over', async (t) => {
     await dave.context.close();
   });
 });
+
+/** Counts failed requests whose URL contains `path`, from now on. */
+function countFailedRequests(page: Page, path: string) {
+  let count = 0;
+  page.on('requestfailed', (request) => {
+    if (request.url().includes(path)) count++;
+  });
+  return {
+    async reach(target: number): Promise<void> {
+      while (count < target) await page.waitForEvent('requestfailed', { timeout: 20_000 });
+    },
+  };
+}
+
+/** Runs in the page before its scripts: keeps every EventSource it opens, for the test to reach. */
+function recordEventSources(): void {
+  const sources: EventSource[] = [];
+  (window as unknown as { eventSources: EventSource[] }).eventSources = sources;
+  const Original = window.EventSource;
+  window.EventSource = class extends Original {
+    constructor(url: string | URL, init?: EventSourceInit) {
+      super(url, init);
+      sources.push(this);
+    }
+  };
+}
+
+/** An event on the page's open stream, as if the server had sent it. */
+async function dispatchOnStream(page: Page, type: string, id: string, data: unknown): Promise<void> {
+  await page.evaluate(
+    ({ type, id, data }) => {
+      const sources = (window as unknown as { eventSources: EventSource[] }).eventSources;
+      const open = sources.filter((source) => source.readyState === EventSource.OPEN).at(-1);
+      if (!open) throw new Error('no open event stream');
+      open.dispatchEvent(new MessageEvent(type, { data: JSON.stringify(data), lastEventId: id }));
+    },
+    { type, id, data },
+  );
+}

@@ -33,7 +33,7 @@ export function App() {
           key={session.username}
           me={session.username}
           onLoggedOut={() => setSession({ state: 'out', notice: null })}
-          onSessionEnded={() => setSession({ state: 'out', notice: SESSION_ENDED })}
+          onSessionEnded={(reason) => setSession({ state: 'out', notice: reason ?? SESSION_ENDED })}
         />
       );
   }

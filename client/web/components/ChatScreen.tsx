@@ -12,7 +12,8 @@ import { StatusIndicator } from './StatusIndicator.js';
 interface Props {
   me: string;
   onLoggedOut(): void;
-  onSessionEnded(): void;
+  /** `reason`: the server's sentence, when it said why. */
+  onSessionEnded(reason: string | null): void;
 }
 
 export function ChatScreen({ me, onLoggedOut, onSessionEnded }: Props) {
@@ -35,6 +36,7 @@ export function ChatScreen({ me, onLoggedOut, onSessionEnded }: Props) {
 
   return (
     <div class="app">
+      <h1 class="sr-only">Parley chat</h1>
       <header class="bar">
         <div class="brand">
           <Logo size={28} />

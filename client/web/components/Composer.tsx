@@ -17,6 +17,14 @@ export function Composer({ onSend }: { onSend(text: string): void }) {
   const remaining = MAX_TEXT_LENGTH - length;
   const isOver = remaining < 0;
   const isEmpty = normalized.trim() === '';
+  const isCounting = remaining <= COUNTER_FROM_REMAINING;
+
+  // Ready to type after logging in. Not the autofocus attribute: a browser honours only the
+  // first one per page load, and the login form's has used it up. Not on touch screens, where
+  // focus would pop the keyboard up over the conversation.
+  useLayoutEffect(() => {
+    if (matchMedia('(pointer: fine)').matches) box.current?.focus();
+  }, []);
 
   useLayoutEffect(() => {
     const element = box.current!;
@@ -58,7 +66,6 @@ export function Composer({ onSend }: { onSend(text: string): void }) {
           aria-describedby="composer-hint composer-count"
           aria-invalid={isOver}
           enterkeyhint="send"
-          autoFocus={matchMedia('(pointer: fine)').matches}
           onInput={(event) => setText((event.currentTarget as HTMLTextAreaElement).value)}
           onKeyDown={onKeyDown}
         />
@@ -68,12 +75,12 @@ export function Composer({ onSend }: { onSend(text: string): void }) {
           </svg>
         </button>
       </div>
-      <div class="composer-foot">
+      <div class={isCounting ? 'composer-foot counting' : 'composer-foot'}>
         <span id="composer-hint" class="hint">
           <kbd>Enter</kbd> to send, <kbd>Shift</kbd>+<kbd>Enter</kbd> for a new line
         </span>
         <span id="composer-count" class={isOver ? 'count over' : 'count'} aria-live={isOver ? 'polite' : 'off'}>
-          {remaining <= COUNTER_FROM_REMAINING &&
+          {isCounting &&
             (isOver
               ? `${(-remaining).toLocaleString()} over the ${MAX_TEXT_LENGTH.toLocaleString()}-character limit`
               : `${remaining.toLocaleString()} characters left`)}

@@ -1,6 +1,8 @@
-// A small menu at a point: the pointer for a right-click, the message's corner for the keyboard.
-// WAI-ARIA menu pattern: focus moves into it, arrows move between items, Escape closes and
-// gives focus back to where it came from; a click elsewhere, a scroll or a resize closes it too.
+// A small menu next to a message: below it (or above it, when below would cover the composer),
+// starting at the pointer for a right-click, or lined up with the bubble's edge when opened from
+// the keyboard, the ⋯ button or on a phone. WAI-ARIA menu pattern: focus moves into it, arrows
+// move between items, Escape closes and gives focus back to where it came from; a click
+// elsewhere, a scroll or a resize closes it too.
 import type { ComponentChild } from 'preact';
 import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 
@@ -12,9 +14,20 @@ export interface MenuItem {
   onSelect(): void;
 }
 
-interface Props {
+/** Where the menu opens, in viewport pixels. A pointer is an anchor whose top equals its bottom. */
+export interface MenuAnchor {
+  /** The menu's left edge, or its right edge with `alignEnd` (own messages sit on the right). */
   x: number;
-  y: number;
+  alignEnd: boolean;
+  /** The menu opens below `bottom`, or ends above `top` when there is no room below. */
+  top: number;
+  bottom: number;
+}
+
+interface Props {
+  anchor: MenuAnchor;
+  /** The lowest the menu may reach: the top of the composer, so it never covers Send. */
+  floor: number;
   label: string;
   items: MenuItem[];
   /** `restoreFocus`: false when focus should stay where the user's action put it. */
@@ -22,20 +35,29 @@ interface Props {
 }
 
 const EDGE_MARGIN_PX = 8;
+const GAP_PX = 4;
 
-export function ContextMenu({ x, y, label, items, onClose }: Props) {
+/** The menu's top-left corner for its size: beside the anchor, inside the window, above the floor. */
+function placeMenu(anchor: MenuAnchor, width: number, height: number, floor: number): { left: number; top: number } {
+  let left = anchor.alignEnd ? anchor.x - width : anchor.x;
+  if (!anchor.alignEnd && left + width > innerWidth - EDGE_MARGIN_PX) left = anchor.x - width;
+  left = Math.max(EDGE_MARGIN_PX, Math.min(left, innerWidth - width - EDGE_MARGIN_PX));
+  let top = anchor.bottom + GAP_PX;
+  if (top + height > Math.min(floor, innerHeight) - EDGE_MARGIN_PX) top = anchor.top - GAP_PX - height;
+  return { left, top: Math.max(EDGE_MARGIN_PX, top) };
+}
+
+export function ContextMenu({ anchor, floor, label, items, onClose }: Props) {
   const menu = useRef<HTMLDivElement>(null);
 
   useLayoutEffect(() => {
     const element = menu.current!;
-    // Keep the whole menu on screen: flip left/up when the point is near the right/bottom edge.
     const { width, height } = element.getBoundingClientRect();
-    const left = x + width + EDGE_MARGIN_PX > innerWidth ? Math.max(EDGE_MARGIN_PX, x - width) : x;
-    const top = y + height + EDGE_MARGIN_PX > innerHeight ? Math.max(EDGE_MARGIN_PX, y - height) : y;
+    const { left, top } = placeMenu(anchor, width, height, floor);
     element.style.left = `${left}px`;
     element.style.top = `${top}px`;
     element.querySelector<HTMLElement>('[role=menuitem]')?.focus();
-  }, [x, y]);
+  }, [anchor, floor]);
 
   useEffect(() => {
     const onPointer = (event: Event) => {

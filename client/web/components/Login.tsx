@@ -1,7 +1,7 @@
 // The first screen: pick a name. The name is checked here with the server's own rules
 // (protocol/username.ts) for an instant answer; whatever the server still refuses is shown the
 // same way, in its words, next to the field.
-import { useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { login } from '../api.js';
 import { checkUsername } from '../../../protocol/username.js';
 import { Logo } from './Logo.js';
@@ -16,18 +16,23 @@ export function Login({ notice, onLoggedIn }: Props) {
   const [name, setName] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [isBusy, setBusy] = useState(false);
+  const input = useRef<HTMLInputElement>(null);
+
+  // Not the autofocus attribute: after a logout this form mounts again in the same page load,
+  // and a browser honours autofocus only once per load.
+  useLayoutEffect(() => input.current?.focus(), []);
 
   const submit = async (event: Event) => {
     event.preventDefault();
     if (isBusy) return;
     const check = checkUsername(name);
-    if (!check.ok) return setError(capitalize(check.message));
+    if (!check.ok) return setError(asSentence(check.message));
     setBusy(true);
     setError(null);
     try {
       onLoggedIn(await login(check.username));
     } catch (error) {
-      setError(capitalize((error as Error).message));
+      setError(asSentence((error as Error).message));
       setBusy(false);
     }
   };
@@ -47,8 +52,8 @@ export function Login({ notice, onLoggedIn }: Props) {
         <input
           id="username"
           name="username"
+          ref={input}
           value={name}
-          autoFocus
           autoComplete="username"
           autoCapitalize="off"
           spellcheck={false}
@@ -70,4 +75,8 @@ export function Login({ notice, onLoggedIn }: Props) {
   );
 }
 
-const capitalize = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
+/** The server's wording, starting with a capital and ending with a full stop, as a sentence on a page does. */
+function asSentence(text: string): string {
+  const sentence = text.charAt(0).toUpperCase() + text.slice(1);
+  return /[.!?…]$/.test(sentence) ? sentence : `${sentence}.`;
+}

@@ -2,6 +2,7 @@
 // whatever a message contains is shown exactly as typed and nothing in it can run.
 import type { Entry } from '../chat-state.js';
 import { formatFullTime, formatTime, hueOf, initialOf } from '../format.js';
+import type { MenuAnchor } from './ContextMenu.js';
 
 /** Id of the hidden sentence that tells screen-reader users how to reach a message's actions. */
 export const ACTIONS_HINT_ID = 'message-actions-hint';
@@ -13,26 +14,32 @@ interface Props {
   /** The one message in the tab order (roving tabindex); the others are reached with arrows. */
   isActive: boolean;
   onFocus(key: string): void;
-  /** Opens the actions menu at a point (right-click) or at the row (keyboard, menu button). */
-  onOpenMenu(entry: Entry, x: number, y: number): void;
+  /** Opens the actions menu at the pointer (right-click) or at the bubble (keyboard, ⋯, phones). */
+  onOpenMenu(entry: Entry, anchor: MenuAnchor): void;
   onRetry(clientId: string): void;
   onDiscard(clientId: string): void;
 }
 
 const MENU_KEYS = new Set(['Enter', ' ', 'ContextMenu', 'Delete', 'Backspace']);
+/**
+ * Where a right-click opens the menu at the bubble instead of at the pointer: on a phone the
+ * pointer is a finger on the message (a long press), and a menu there would cover it.
+ */
+const ANCHOR_AT_BUBBLE = '(max-width: 520px), (pointer: coarse)';
 
 export function Message({ entry, isContinued, isActive, onFocus, onOpenMenu, onRetry, onDiscard }: Props) {
   const hasActions = entry.isMine && entry.id !== null;
   const openAtRow = (element: HTMLElement) => {
     const bubble = element.querySelector('.bubble') ?? element;
-    const rect = bubble.getBoundingClientRect();
-    onOpenMenu(entry, entry.isMine ? rect.right - 4 : rect.left + 4, rect.bottom + 4);
+    const { left, right, top, bottom } = bubble.getBoundingClientRect();
+    onOpenMenu(entry, { x: entry.isMine ? right : left, alignEnd: entry.isMine, top, bottom });
   };
 
   const onContextMenu = (event: MouseEvent) => {
     if (!hasActions) return; // others' messages keep the browser's own menu (copy, select…)
     event.preventDefault();
-    onOpenMenu(entry, event.clientX, event.clientY);
+    if (matchMedia(ANCHOR_AT_BUBBLE).matches) return openAtRow(event.currentTarget as HTMLElement);
+    onOpenMenu(entry, { x: event.clientX, alignEnd: false, top: event.clientY, bottom: event.clientY });
   };
 
   const onKeyDown = (event: KeyboardEvent) => {
@@ -72,7 +79,7 @@ export function Message({ entry, isContinued, isActive, onFocus, onOpenMenu, onR
           </span>
         </div>
         {entry.state === 'failed' && entry.clientId !== null && (
-          <div class="failed" role="alert">
+          <div class="send-error" role="alert">
             <span>Not sent. {entry.error}</span>
             <button type="button" class="link" onClick={() => onRetry(entry.clientId!)}>
               Retry

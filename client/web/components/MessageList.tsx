@@ -2,10 +2,10 @@
 // "new messages" pill, the actions menu, and keyboard movement between messages (one tab stop,
 // arrows move, Enter or Delete opens the menu of your own message).
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { newArrivals, type Entry } from '../chat-state.js';
+import { newArrivals, newestId, type Entry } from '../chat-state.js';
 import { continuesGroup, dayKey, formatDay } from '../format.js';
 import { usePinnedScroll } from '../hooks/use-pinned-scroll.js';
-import { ContextMenu } from './ContextMenu.js';
+import { ContextMenu, type MenuAnchor } from './ContextMenu.js';
 import { ACTIONS_HINT_ID, Message } from './Message.js';
 import { NewMessagesPill } from './NewMessagesPill.js';
 
@@ -22,8 +22,9 @@ interface Props {
 
 interface OpenMenu {
   entry: Entry;
-  x: number;
-  y: number;
+  anchor: MenuAnchor;
+  /** The bottom of the list's visible area (the composer starts there). */
+  floor: number;
 }
 
 const ANNOUNCE_MAX_CHARS = 200;
@@ -64,7 +65,9 @@ export function MessageList(props: Props) {
     focusRow(rows[Math.max(0, Math.min(rows.length - 1, target))]);
   };
 
-  const openMenu = useCallback((entry: Entry, x: number, y: number) => setMenu({ entry, x, y }), []);
+  const openMenu = useCallback((entry: Entry, anchor: MenuAnchor) => {
+    setMenu({ entry, anchor, floor: scroller.current?.getBoundingClientRect().bottom ?? innerHeight });
+  }, []);
   const closeMenu = useCallback(
     (restoreFocus: boolean) => {
       if (restoreFocus && menu) rowOf(list.current, menu.entry.key)?.focus();
@@ -85,6 +88,7 @@ export function MessageList(props: Props) {
   };
 
   const rows = [];
+  let groupSize = 0;
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]!;
     const previous = entries[i - 1];
@@ -95,11 +99,13 @@ export function MessageList(props: Props) {
         </li>,
       );
     }
+    const isContinued = continuesGroup(previous, entry, groupSize);
+    groupSize = isContinued ? groupSize + 1 : 1;
     rows.push(
       <Message
         key={entry.key}
         entry={entry}
-        isContinued={continuesGroup(previous, entry)}
+        isContinued={isContinued}
         isActive={entry.key === active}
         onFocus={setActiveKey}
         onOpenMenu={openMenu}
@@ -140,8 +146,8 @@ export function MessageList(props: Props) {
       </div>
       {menu && (
         <ContextMenu
-          x={menu.x}
-          y={menu.y}
+          anchor={menu.anchor}
+          floor={menu.floor}
           label="Message actions"
           onClose={closeMenu}
           items={[{ label: 'Delete', icon: <TrashIcon />, isDanger: true, onSelect: () => deleteFromMenu(menu.entry) }]}
@@ -179,8 +185,8 @@ function useAnnouncement(entries: Entry[], isLoaded: boolean): string {
     if (!isLoaded) return;
     const previous = newest.current;
     const arrived = previous === null ? [] : newArrivals(entries, previous);
-    for (const entry of entries) if (entry.id !== null && entry.id > (newest.current ?? -Infinity)) newest.current = entry.id;
-    if (newest.current === null) newest.current = -Infinity;
+    // The newest shown, not the highest ever seen: after a reset the server's ids start again.
+    newest.current = newestId(entries);
     if (arrived.length === 1) {
       const { user, text } = arrived[0]!;
       setText(`${user}: ${text.length > ANNOUNCE_MAX_CHARS ? `${text.slice(0, ANNOUNCE_MAX_CHARS)}…` : text}`);

@@ -24,7 +24,7 @@ export interface Chat {
   dismissNotice(): void;
 }
 
-export function useChat(me: string, onSessionEnded: () => void): Chat {
+export function useChat(me: string, onSessionEnded: (reason: string | null) => void): Chat {
   const [state, dispatch] = useReducer(reduce, me, initialState);
   const [link, setLink] = useState<{ status: LinkStatus; transport: Transport }>({
     status: 'connecting',
@@ -42,7 +42,7 @@ export function useChat(me: string, onSessionEnded: () => void): Chat {
       snapshot: (page, hasOlder) => dispatch({ type: 'snapshot', messages: page.messages, hasOlder }),
       changes: ({ messages, deleted }) => dispatch({ type: 'changes', messages, deleted }),
       status: (status, transport) => setLink({ status, transport }),
-      sessionEnded: () => current.current.onSessionEnded(),
+      sessionEnded: (reason) => current.current.onSessionEnded(reason),
     });
     feed.start();
     return () => feed.stop();
@@ -58,7 +58,7 @@ export function useChat(me: string, onSessionEnded: () => void): Chat {
     try {
       dispatch({ type: 'sent', clientId, message: await sendMessage(text, clientId) });
     } catch (error) {
-      if (isSessionEnded(error)) current.current.onSessionEnded();
+      if (isSessionEnded(error)) current.current.onSessionEnded(null);
       dispatch({ type: 'failed', clientId, error: describeSendError(error) });
     }
   }, []);
@@ -82,7 +82,7 @@ export function useChat(me: string, onSessionEnded: () => void): Chat {
     try {
       await deleteMessage(id);
     } catch (error) {
-      if (isSessionEnded(error)) return current.current.onSessionEnded();
+      if (isSessionEnded(error)) return current.current.onSessionEnded(null);
       // 404: already gone (deleted from another tab); the list should agree.
       if (!(error instanceof ApiError && error.status === 404)) {
         setNotice(`Couldn’t delete the message: ${(error as Error).message}`);
@@ -103,7 +103,7 @@ export function useChat(me: string, onSessionEnded: () => void): Chat {
       const page = await fetchMessages({ before: oldest.id, limit: OLDER_PAGE_SIZE });
       dispatch({ type: 'older', messages: page.messages, hasOlder: page.messages.length >= OLDER_PAGE_SIZE });
     } catch (error) {
-      if (isSessionEnded(error)) return current.current.onSessionEnded();
+      if (isSessionEnded(error)) return current.current.onSessionEnded(null);
       setNotice(`Couldn’t load earlier messages: ${(error as Error).message}`);
     } finally {
       setLoadingOlder(false);

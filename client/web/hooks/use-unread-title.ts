@@ -12,7 +12,8 @@ export function useUnreadTitle(entries: Entry[], isLoaded: boolean): void {
   useEffect(() => {
     if (!isLoaded) return;
     const previous = newest.current;
-    newest.current = Math.max(previous ?? -Infinity, newestId(entries));
+    // The newest shown, not the highest ever seen: after a reset the server's ids start again.
+    newest.current = newestId(entries);
     if (previous === null || document.visibilityState !== 'hidden') return;
     const arrived = newArrivals(entries, previous).length;
     if (arrived > 0) setUnread((count) => count + arrived);

@@ -1,0 +1,67 @@
+// parley.pid: a running Parley keeps a second server off its data folder, while a PID file left
+// by a crash never blocks a restart, even when its number now belongs to another program
+// (PIDs are reused). Two servers starting at the same moment: exactly one gets the folder.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { startServer, type RunningServer } from '../helpers/server.js';
+import { runServer } from './support.js';
+
+function temporaryDataDir(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-pid-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const pidIn = (dataDir: string) => Number(readFileSync(join(dataDir, 'parley.pid'), 'utf8'));
+
+test('a second server on a data folder a running Parley uses is refused, naming the first one', { timeout: 20_000 }, async (t) => {
+  const dataDir = temporaryDataDir(t);
+  const first = await startServer({ dataDir });
+  t.after(() => first.stop());
+  const second = await runServer(['--host', '127.0.0.1', '--tcp-port', '0', '--http-port', '0', '--data-dir', dataDir, '--log', 'off']);
+  assert.equal(second.code, 1, second.stdout + second.stderr);
+  assert.equal(second.stderr, `parley: another Parley server (pid ${first.pid}) is using the data folder ${dataDir}; stop it or choose another --data-dir\n`);
+  assert.equal(pidIn(dataDir), first.pid, 'the refused server left the PID file alone');
+});
+
+test('a stale parley.pid naming a live program that is not Parley does not block the start', { timeout: 20_000 }, async (t) => {
+  const dataDir = temporaryDataDir(t);
+  const stranger = spawn('sleep', ['60'], { stdio: 'ignore' });
+  t.after(() => stranger.kill('SIGKILL'));
+  await new Promise((resolve) => stranger.once('spawn', resolve));
+  writeFileSync(join(dataDir, 'parley.pid'), `${stranger.pid}\n`);
+
+  const server = await startServer({ dataDir });
+  t.after(() => server.stop());
+  assert.equal(pidIn(dataDir), server.pid);
+  assert.equal(stranger.exitCode, null, 'the stranger was left running');
+  assert.equal(stranger.signalCode, null);
+});
+
+test('a parley.pid with no number in it is taken over', { timeout: 20_000 }, async (t) => {
+  const dataDir = temporaryDataDir(t);
+  writeFileSync(join(dataDir, 'parley.pid'), 'garbage\n');
+  const server = await startServer({ dataDir });
+  t.after(() => server.stop());
+  assert.equal(pidIn(dataDir), server.pid);
+});
+
+test('of two servers started at once on one data folder exactly one runs', { timeout: 60_000 }, async (t) => {
+  // A few rounds, each with a stale PID file and each without, so the race is really run.
+  for (const round of [1, 2, 3, 4]) {
+    const dataDir = temporaryDataDir(t);
+    if (round % 2 === 0) writeFileSync(join(dataDir, 'parley.pid'), '999999999\n');
+    const results = await Promise.allSettled([startServer({ dataDir, args: ['--workers', '1'] }), startServer({ dataDir, args: ['--workers', '1'] })]);
+    const running = results.filter((r): r is PromiseFulfilledResult<RunningServer> => r.status === 'fulfilled').map((r) => r.value);
+    const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => String(r.reason));
+    await Promise.all(running.map((server) => server.stop()));
+    assert.equal(running.length, 1, `round ${round}: ${running.length} servers started`);
+    assert.equal(refused.length, 1);
+    assert.match(refused[0]!, new RegExp(`another Parley server \\(pid ${running[0]!.pid}\\) is using the data folder`));
+    assert.deepEqual(readdirSync(dataDir).filter((name) => name.startsWith('parley.pid')), [], `round ${round}: files left`);
+  }
+});
