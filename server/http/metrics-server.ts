@@ -9,7 +9,7 @@ import { answerThrown, sendError } from './respond.js';
 import type { Logger } from '../ops/logger.js';
 
 const UNRECORDED: RequestRecorder = { record() {} };
-const SILENT: Logger = { info() {}, warn() {}, error() {}, reopen() {}, close() {} };
+const SILENT: Logger = { info() {}, warn() {}, error() {}, isWriting: false, access() {}, reopen() {}, close() {} };
 
 export function createMetricsServer(metrics: Metrics, logger: Logger = SILENT): Server {
   const server = createServer({ keepAliveTimeout: 5000, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {

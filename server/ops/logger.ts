@@ -3,8 +3,14 @@
 //
 // The file is opened in append mode and reopened on SIGHUP (server/main.ts), so
 // scripts/clean.sh can rotate or delete it under a running server without losing later lines.
-// Writes are synchronous and unbuffered: a log line must survive a crash that follows it, and
-// the log is low-volume next to the journal.
+//
+// Two kinds of line, two ways of writing:
+// - events (info/warn/error) are written at once, synchronously: a line about a failure must
+//   survive the crash that may follow it, and events are rare;
+// - access lines (one per HTTP request, thousands a second under load) are collected and written
+//   with one write() per event-loop turn. A synchronous write per request cost more than
+//   answering the request (issue 6's polling profile); batching costs at most the lines of the
+//   last turn in a crash, and they are written before any event line, so the order holds.
 import { closeSync, fstatSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -15,15 +21,27 @@ export interface Logger {
   info(event: string, fields?: LogFields): void;
   warn(event: string, fields?: LogFields): void;
   error(event: string, fields?: LogFields): void;
+  /**
+   * A high-volume line, already serialised as one JSON object without the newline, written
+   * with others at the end of this event-loop turn. False when nothing is written (`--log off`),
+   * so a caller can skip building the line.
+   */
+  readonly isWriting: boolean;
+  access(line: string): void;
   /** Closes and reopens the file (after rotation or deletion). */
   reopen(): void;
   close(): void;
 }
 
-/** A logger writing to `path`, or to nowhere when `path` is null (`--log -` would be stderr). */
-export function openLogger(path: string | null, mirror?: (line: string) => void): Logger {
+/** How often the file's identity is checked, to notice a rotation nobody signalled. */
+const ROTATION_CHECK_MS = 1000;
+
+/** A logger writing to `path`, to stderr for '-', or to nowhere when `path` is null. */
+export function openLogger(path: string | null): Logger {
   let fd: number | null = null;
   let inode = 0;
+  let pending: string[] = [];
+  let isFlushScheduled = false;
 
   const open = () => {
     if (path === null) return;
@@ -42,7 +60,7 @@ export function openLogger(path: string | null, mirror?: (line: string) => void)
   const ensureCurrent = () => {
     if (path === null || path === '-' || fd === null) return;
     const now = Date.now();
-    if (now - lastCheck < 1000) return;
+    if (now - lastCheck < ROTATION_CHECK_MS) return;
     lastCheck = now;
     let current = -1;
     try {
@@ -53,16 +71,28 @@ export function openLogger(path: string | null, mirror?: (line: string) => void)
     if (current !== inode) reopen();
   };
 
-  const write = (level: LogLevel, event: string, fields: LogFields = {}) => {
-    const line = `${JSON.stringify({ time: new Date().toISOString(), level, event, ...fields }, replaceErrors)}\n`;
-    mirror?.(line);
+  const writeOut = (text: string) => {
     ensureCurrent();
     if (fd === null) return;
     try {
-      writeSync(fd, line);
+      writeSync(fd, text);
     } catch {
       // A full or vanished disk must not take the chat down with it; the next reopen retries.
     }
+  };
+
+  const flush = () => {
+    isFlushScheduled = false;
+    if (pending.length === 0) return;
+    const text = pending.join('');
+    pending = [];
+    writeOut(text);
+  };
+
+  const write = (level: LogLevel, event: string, fields: LogFields = {}) => {
+    const line = `${JSON.stringify({ time: new Date().toISOString(), level, event, ...fields }, replaceErrors)}\n`;
+    flush();
+    writeOut(line);
   };
 
   const reopen = () => {
@@ -76,12 +106,28 @@ export function openLogger(path: string | null, mirror?: (line: string) => void)
   };
 
   open();
+  // process.exit() skips pending immediates; the access lines of the last turn still go out.
+  process.on('exit', flush);
   return {
     info: (event, fields) => write('info', event, fields),
     warn: (event, fields) => write('warn', event, fields),
     error: (event, fields) => write('error', event, fields),
-    reopen,
+    isWriting: path !== null,
+    access(line) {
+      if (path === null) return;
+      pending.push(line, '\n');
+      if (!isFlushScheduled) {
+        isFlushScheduled = true;
+        setImmediate(flush);
+      }
+    },
+    reopen() {
+      flush();
+      reopen();
+    },
     close() {
+      flush();
+      process.off('exit', flush);
       if (fd !== null && fd !== 2) closeSync(fd);
       fd = null;
     },

@@ -3,6 +3,7 @@
 // `collect` callbacks instead of being kept up to date on every change.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { StoreStats } from '../chat/chat.js';
+import { HttpStats } from './http-stats.js';
 
 export type Transport = 'tcp' | 'sse' | 'longpoll';
 
@@ -16,20 +17,8 @@ export interface GaugeSources {
 export class Metrics {
   readonly registry = new Registry();
 
-  readonly httpRequests = new Counter({
-    name: 'parley_http_requests_total',
-    help: 'HTTP requests answered, by route and status.',
-    labelNames: ['method', 'route', 'status'] as const,
-    registers: [this.registry],
-  });
-
-  readonly httpDuration = new Histogram({
-    name: 'parley_http_request_duration_seconds',
-    help: 'Time from request to response end, by route (long-polls and streams excluded).',
-    labelNames: ['method', 'route'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
-    registers: [this.registry],
-  });
+  /** Requests by route and status, and their latency (kept off prom-client's hot path). */
+  readonly http = new HttpStats();
 
   readonly tcpFrames = new Counter({
     name: 'parley_tcp_requests_total',
@@ -79,6 +68,7 @@ export class Metrics {
   });
 
   constructor(sources: GaugeSources) {
+    this.http.register(this.registry);
     collectDefaultMetrics({ register: this.registry, prefix: 'parley_' });
     const registers = [this.registry];
 

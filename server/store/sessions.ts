@@ -15,9 +15,17 @@ type Entry = { op: 'add'; hash: string; username: string; createdMs: number } | 
 
 /** Most sessions kept at once; the oldest go first, so a login flood cannot exhaust memory. */
 const MAX_SESSIONS = 200_000;
+/** Tokens whose hash is remembered; the cache starts over when it fills. */
+const MAX_CACHED_HASHES = 10_000;
 
 export class SessionStore {
   readonly #sessions = new Map<string, StoredSession>();
+  /**
+   * token -> its hash, for live sessions' tokens in use. Every request checks its session, and hashing
+   * costs more than the rest of the lookup; the tokens stay in memory only, as they already
+   * do in every request being answered.
+   */
+  readonly #hashes = new Map<string, string>();
   readonly #path: string | null;
   #file: FileHandle | null = null;
   #entriesInFile = 0;
@@ -40,7 +48,15 @@ export class SessionStore {
 
   get(token: string): StoredSession | undefined {
     if (typeof token !== 'string' || token.length === 0 || token.length > 100) return undefined;
-    return this.#sessions.get(hashToken(token));
+    const cached = this.#hashes.get(token);
+    if (cached !== undefined) return this.#sessions.get(cached);
+    const hash = hashToken(token);
+    const session = this.#sessions.get(hash);
+    if (session !== undefined) {
+      if (this.#hashes.size >= MAX_CACHED_HASHES) this.#hashes.clear();
+      this.#hashes.set(token, hash);
+    }
+    return session;
   }
 
   getByHash(hash: string): StoredSession | undefined {
