@@ -28,6 +28,17 @@ export interface Config {
   frameTimeoutMs: number;
   /** Most TCP + SSE + long-poll clients at once. */
   maxClients: number;
+  /**
+   * Most open HTTP connections. Above maxClients, so a stream or long-poll over that cap still
+   * gets its 503 answer and short requests (health checks, login) are still served.
+   */
+  maxHttpConnections: number;
+  /** A whole HTTP request (headers and body) must arrive within this. */
+  requestTimeoutMs: number;
+  /** An idle keep-alive HTTP connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** How often an SSE stream gets a comment, so proxies do not time it out. */
+  sseHeartbeatMs: number;
   /** redis://host:port/db to join a cluster; null for the embedded single-node store. */
   cluster: string | null;
   /** Node name in a cluster (logs, metrics); defaults to host:httpPort. */
@@ -37,6 +48,12 @@ export interface Config {
 }
 
 export class ConfigError extends Error {}
+
+/**
+ * HTTP connections allowed beyond --max-clients by default: room for the requests that answer
+ * "too many clients" and for short requests while every client slot is taken.
+ */
+export const HTTP_CONNECTION_HEADROOM = 1024;
 
 const FLAGS = {
   host: { type: 'string', env: 'PARLEY_HOST', help: 'address to listen on', default: '0.0.0.0' },
@@ -59,6 +76,15 @@ const FLAGS = {
   'allow-origin': { type: 'string', env: 'PARLEY_ALLOW_ORIGIN', help: 'comma-separated extra origins allowed to call the API', default: '' },
   'frame-timeout': { type: 'string', env: 'PARLEY_FRAME_TIMEOUT', help: 'seconds a TCP frame may stay half-written', default: '30' },
   'max-clients': { type: 'string', env: 'PARLEY_MAX_CLIENTS', help: 'most connected clients at once', default: '50000' },
+  'max-http-connections': {
+    type: 'string',
+    env: 'PARLEY_MAX_HTTP_CONNECTIONS',
+    help: `most open HTTP connections (default: --max-clients + ${HTTP_CONNECTION_HEADROOM})`,
+    default: '',
+  },
+  'request-timeout': { type: 'string', env: 'PARLEY_REQUEST_TIMEOUT', help: 'seconds a whole HTTP request may take to arrive', default: '30' },
+  'keep-alive-timeout': { type: 'string', env: 'PARLEY_KEEP_ALIVE_TIMEOUT', help: 'seconds an idle HTTP connection stays open', default: '5' },
+  'sse-heartbeat': { type: 'string', env: 'PARLEY_SSE_HEARTBEAT', help: 'seconds between SSE heartbeat comments', default: '15' },
   cluster: { type: 'string', env: 'PARLEY_CLUSTER', help: 'redis://host:port/db to share one chat between nodes', default: '' },
   'node-name': { type: 'string', env: 'PARLEY_NODE_NAME', help: 'this node’s name in a cluster', default: '' },
   help: { type: 'boolean', env: '', help: 'show this help', default: false },
@@ -72,7 +98,7 @@ export function usage(): string {
     const left = `  --${name}${flag.type === 'string' ? ' VALUE' : ''}`;
     const def = flag.default === '' || flag.default === false ? '' : ` (default ${flag.default})`;
     const env = flag.env ? `  [${flag.env}]` : '';
-    lines.push(`${left.padEnd(24)} ${flag.help}${def}${env}`);
+    lines.push(`${left.padEnd(31)} ${flag.help}${def}${env}`);
   }
   return lines.join('\n');
 }
@@ -115,6 +141,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd = process
   const log = get('log');
   const metrics = get('metrics-port');
   const workersRaw = get('workers');
+  const maxClients = int('max-clients', 1, 10_000_000);
+  const maxHttpConnections = get('max-http-connections') === '' ? maxClients + HTTP_CONNECTION_HEADROOM : int('max-http-connections', 1, 10_000_000);
   const cluster = get('cluster').trim();
   if (cluster && !/^rediss?:\/\//.test(cluster)) {
     throw new ConfigError(`--cluster must be a redis:// or rediss:// URL, not "${cluster}".`);
@@ -143,7 +171,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd = process
     secureCookies: bool('secure-cookies'),
     allowedOrigins: origins,
     frameTimeoutMs: int('frame-timeout', 1, 3600) * 1000,
-    maxClients: int('max-clients', 1, 10_000_000),
+    maxClients,
+    maxHttpConnections,
+    requestTimeoutMs: int('request-timeout', 1, 3600) * 1000,
+    keepAliveTimeoutMs: int('keep-alive-timeout', 1, 3600) * 1000,
+    sseHeartbeatMs: int('sse-heartbeat', 1, 3600) * 1000,
     cluster: cluster || null,
     nodeName: get('node-name') || null,
     webRoot: resolve(new URL('../web', import.meta.url).pathname),

@@ -60,7 +60,7 @@ async function main(): Promise<void> {
 
   const tcp = createTcpEdge({ chat, logger, metrics, clients, maxClients: config.maxClients, frameTimeoutMs: config.frameTimeoutMs });
   const http = createHttpEdge({ chat, config, logger, metrics, clients });
-  const metricsServer = metrics && typeof config.metricsPort === 'number' ? createMetricsServer(metrics) : null;
+  const metricsServer = metrics && typeof config.metricsPort === 'number' ? createMetricsServer(metrics, logger, config) : null;
 
   let ports;
   try {
