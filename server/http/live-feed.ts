@@ -1,8 +1,9 @@
 // One subscription to the chat for the whole HTTP edge, fanned out to every SSE stream and
 // waiting long-poll, plus the clock of their heartbeats and the end of a session's clients
-// when that session ends (chat.onSessionEnded: a logout on any connection or cluster node). Changes published in the same tick are delivered as one batch on the next
-// turn of the event loop: each change is serialised once for all streams, each stream gets one
-// write per batch, and a burst of sends wakes a long-poll once instead of once per message.
+// when that session ends (chat.onSessionEnded: a logout on any connection or cluster node).
+// Changes published in the same tick are delivered as one batch on the next turn of the event
+// loop: each change is serialised once for all streams, each stream gets one write per batch,
+// and a burst of sends wakes a long-poll once instead of once per message.
 //
 // Relies on the chat publishing a change only once reads can return it (LocalChat publishes,
 // then announces): a stream that catches up by reading and then turns live misses nothing.
