@@ -28,6 +28,17 @@ export interface Config {
   frameTimeoutMs: number;
   /** Most TCP + SSE + long-poll clients at once. */
   maxClients: number;
+  /**
+   * Most open HTTP connections. Above maxClients, so a stream or long-poll over that cap still
+   * gets its 503 answer and short requests (health checks, login) are still served.
+   */
+  maxHttpConnections: number;
+  /** A whole HTTP request (headers and body) must arrive within this. */
+  requestTimeoutMs: number;
+  /** An idle keep-alive HTTP connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** How often an SSE stream gets a comment, so proxies do not time it out. */
+  sseHeartbeatMs: number;
   /** redis://host:port/db to join a cluster; null for the embedded single-node store. */
   cluster: string | null;
   /** Node name in a cluster (banner, chat.log's start line); null: hostname:http-port once bound. */
@@ -37,6 +48,12 @@ export interface Config {
 }
 
 export class ConfigError extends Error {}
+
+/**
+ * HTTP connections allowed beyond --max-clients by default: room for the requests that answer
+ * "too many clients" and for short requests while every client slot is taken.
+ */
+export const HTTP_CONNECTION_HEADROOM = 1024;
 
 // `value` names what a flag takes in --help; `shown` is the default as --help and the README
 // state it, where `default` (what an unset flag parses as) would say nothing ('' for "computed").
@@ -61,6 +78,17 @@ const FLAGS = {
   'rate-limit': { type: 'string', value: 'N', env: 'PARLEY_RATE_LIMIT', help: 'messages per user per second (bursts of 3x); 0 for no limit', default: '20', shown: '20' },
   'frame-timeout': { type: 'string', value: 'SECONDS', env: 'PARLEY_FRAME_TIMEOUT', help: 'seconds a TCP frame may stay half-written', default: '30', shown: '30' },
   'max-clients': { type: 'string', value: 'N', env: 'PARLEY_MAX_CLIENTS', help: 'most TCP, SSE and long-poll clients at once', default: '50000', shown: '50000' },
+  'max-http-connections': {
+    type: 'string',
+    value: 'N',
+    env: 'PARLEY_MAX_HTTP_CONNECTIONS',
+    help: 'most open HTTP connections (kept above --max-clients, so a refused stream still gets its 503)',
+    default: '',
+    shown: `--max-clients + ${HTTP_CONNECTION_HEADROOM}`,
+  },
+  'request-timeout': { type: 'string', value: 'SECONDS', env: 'PARLEY_REQUEST_TIMEOUT', help: 'seconds a whole HTTP request may take to arrive (408)', default: '30', shown: '30' },
+  'keep-alive-timeout': { type: 'string', value: 'SECONDS', env: 'PARLEY_KEEP_ALIVE_TIMEOUT', help: 'seconds an idle HTTP connection stays open', default: '5', shown: '5' },
+  'sse-heartbeat': { type: 'string', value: 'SECONDS', env: 'PARLEY_SSE_HEARTBEAT', help: 'seconds between SSE heartbeat comments', default: '15', shown: '15' },
   'secure-cookies': { type: 'boolean', value: '', env: 'PARLEY_SECURE_COOKIES', help: 'mark the session cookie Secure (behind a TLS proxy)', default: false, shown: 'off' },
   'allow-origin': { type: 'string', value: 'ORIGINS', env: 'PARLEY_ALLOW_ORIGIN', help: 'comma-separated extra origins allowed to call the API from a browser', default: '', shown: 'none' },
   cluster: { type: 'string', value: 'URL', env: 'PARLEY_CLUSTER', help: 'redis://host:port/db: share one chat between nodes', default: '', shown: 'none' },
@@ -73,8 +101,8 @@ type FlagName = keyof typeof FLAGS;
 export function usage(): string {
   const lines = ['Usage: parley [options]', '', 'Every option can also be set by its environment variable; a flag wins.', ''];
   for (const [name, flag] of Object.entries(FLAGS)) {
-    lines.push(`${`  --${name}${flag.value ? ` ${flag.value}` : ''}`.padEnd(26)} ${flag.help}`);
-    if (flag.env) lines.push(`${''.padEnd(26)} ${flag.env}, default: ${flag.shown}`);
+    lines.push(`${`  --${name}${flag.value ? ` ${flag.value}` : ''}`.padEnd(31)} ${flag.help}`);
+    if (flag.env) lines.push(`${''.padEnd(31)} ${flag.env}, default: ${flag.shown}`);
   }
   return lines.join('\n');
 }
@@ -129,6 +157,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd = process
   const log = get('log');
   const metrics = get('metrics-port');
   const workersRaw = get('workers');
+  const maxClients = int('max-clients', 1, 10_000_000);
+  const maxHttpConnections = get('max-http-connections') === '' ? maxClients + HTTP_CONNECTION_HEADROOM : int('max-http-connections', 1, 10_000_000);
   const cluster = get('cluster').trim();
   if (cluster && !/^rediss?:\/\//.test(cluster)) {
     throw new ConfigError(`--cluster must be a redis:// or rediss:// URL, not "${cluster}".`);
@@ -157,7 +187,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, cwd = process
     secureCookies: bool('secure-cookies'),
     allowedOrigins: origins,
     frameTimeoutMs: int('frame-timeout', 1, 3600) * 1000,
-    maxClients: int('max-clients', 1, 10_000_000),
+    maxClients,
+    maxHttpConnections,
+    requestTimeoutMs: int('request-timeout', 1, 3600) * 1000,
+    keepAliveTimeoutMs: int('keep-alive-timeout', 1, 3600) * 1000,
+    sseHeartbeatMs: int('sse-heartbeat', 1, 3600) * 1000,
     cluster: cluster || null,
     nodeName: get('node-name') || null,
     webRoot: resolve(new URL('../web', import.meta.url).pathname),

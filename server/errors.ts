@@ -36,6 +36,12 @@ export interface ApiErrorDetails {
   allow?: readonly string[];
 }
 
+/**
+ * Every 503 tells the client when to come back (docs/api.md, openapi.yaml): this when whoever
+ * raised it had no better figure, e.g. a failure rebuilt from a worker's TaskOutcome.
+ */
+export const DEFAULT_RETRY_AFTER_SECONDS = 5;
+
 export class ApiError extends Error {
   readonly status: number;
   readonly code: ErrorCode;
@@ -46,7 +52,7 @@ export class ApiError extends Error {
     this.name = 'ApiError';
     this.code = code;
     this.status = STATUS_OF[code];
-    this.details = details;
+    this.details = this.status === 503 && details.retryAfter === undefined ? { ...details, retryAfter: DEFAULT_RETRY_AFTER_SECONDS } : details;
   }
 
   toBody(): ErrorBody {

@@ -150,7 +150,7 @@ async function start(config: Config, logger: Logger, undo: Array<() => unknown>)
 
   const tcp = createTcpEdge({ chat, logger, metrics, clients, maxClients: config.maxClients, frameTimeoutMs: config.frameTimeoutMs });
   const http = createHttpEdge({ chat, config, logger, metrics, clients });
-  const metricsServer = metrics && typeof config.metricsPort === 'number' ? createMetricsServer(metrics) : null;
+  const metricsServer = metrics && typeof config.metricsPort === 'number' ? createMetricsServer(metrics, logger, config) : null;
   const ports: Ports = {
     tcpPort: await listen(tcp.server, config.tcpPort, config.host, 'TCP chat', '--tcp-port'),
     httpPort: await listen(http.server, config.httpPort, config.host, 'HTTP', '--http-port'),

@@ -6,7 +6,7 @@
 // Reads are answered on the primary thread from the shared-memory ring and a per-cursor cache
 // (change-answers.ts); only writes reach the worker pool, batched by the chat. Issue 6 measured
 // a pool hop per tiny request at half the throughput of answering inline.
-import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Chat } from '../chat/chat.js';
 import type { Config } from '../config.js';
@@ -19,8 +19,9 @@ import { ChangeAnswers } from './change-answers.js';
 import type { Edge } from './edge.js';
 import { Exchange } from './exchange.js';
 import { LiveFeed } from './live-feed.js';
+import { answerClientError, serverOptions, timeoutsOf } from './connection-rules.js';
 import { checkOrigin } from './origin-check.js';
-import { API_SECURITY_HEADERS, answerThrown, sendError, sendNoContent } from './respond.js';
+import { answerThrown, sendError, sendNoContent } from './respond.js';
 import { findRoute, type Route } from './router.js';
 import { StaticFiles } from './static-files.js';
 
@@ -47,14 +48,6 @@ export interface HttpEdge {
   shutdown(): Promise<void>;
 }
 
-// Timeouts (issue 3, "a slowloris client cannot tie up the server"). Headers must arrive within
-// HEADERS_TIMEOUT_MS and a whole request (body included) within REQUEST_TIMEOUT_MS; both are
-// checked every CHECK_INTERVAL_MS. They end once the request is read, so long-polls and SSE
-// streams are unaffected. An idle keep-alive connection closes after KEEP_ALIVE_MS.
-const HEADERS_TIMEOUT_MS = 10_000;
-const REQUEST_TIMEOUT_MS = 30_000;
-const CHECK_INTERVAL_MS = 1_000;
-const KEEP_ALIVE_MS = 5_000;
 /** After this long in shutdown, connections still open are closed regardless. */
 const SHUTDOWN_GRACE_MS = 3_000;
 /** How often idle connections are closed during shutdown (in-flight ones become idle). */
@@ -65,7 +58,7 @@ const PREFLIGHT_MAX_AGE_SECONDS = 600;
 export function createHttpEdge(deps: HttpDeps): HttpEdge {
   const { chat, config, logger } = deps;
   const accessLog = new AccessLog(logger, deps.metrics);
-  const feed = new LiveFeed(chat);
+  const feed = new LiveFeed(chat, config.sseHeartbeatMs);
   const edge: Edge = {
     ...deps,
     feed,
@@ -74,17 +67,13 @@ export function createHttpEdge(deps: HttpDeps): HttpEdge {
     isShuttingDown: false,
   };
 
-  const server = createServer(
-    {
-      keepAliveTimeout: KEEP_ALIVE_MS,
-      headersTimeout: HEADERS_TIMEOUT_MS,
-      requestTimeout: REQUEST_TIMEOUT_MS,
-      connectionsCheckingInterval: CHECK_INTERVAL_MS,
-    },
-    (req, res) => handle(req, res),
-  );
-  server.maxConnections = config.maxClients;
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, logger));
+  const timeouts = timeoutsOf(config);
+  const server = createServer(serverOptions(timeouts), (req, res) => handle(req, res));
+  // Its own cap, above config.maxClients (config.ts): at the client cap a new stream must still
+  // reach its route to be answered 503 with Retry-After, and health checks and logins, which
+  // hold no client slot, must still be served. Past this cap node:http drops the connection.
+  server.maxConnections = config.maxHttpConnections;
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, logger, timeouts));
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const exchange = new Exchange(req, res, accessLog);
@@ -164,33 +153,4 @@ function answerUnroutable(exchange: Exchange, route: Route): void {
   sendError(exchange, new ApiError('METHOD_NOT_ALLOWED', `${exchange.method} is not allowed on ${route.pattern === 'static' ? 'web pages' : route.pattern}; use ${allowed}`, {
     allow: route.allow,
   }));
-}
-
-/**
- * Requests node:http could not parse never reach a route (STYLE.md section 4): they get a
- * short JSON answer and the connection is closed, since the stream cannot be trusted after a
- * framing error. Timeouts are 408, oversized headers 431, the rest 400.
- */
-function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, logger: Logger): void {
-  const inProgress = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
-  if (error.code === 'ECONNRESET' || !socket.writable || (inProgress != null && inProgress.headersSent)) {
-    socket.destroy();
-    return;
-  }
-  let status = 400;
-  let body: ApiError;
-  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    status = 408;
-    body = new ApiError('IDLE_TIMEOUT', `the request did not arrive in time (headers within ${HEADERS_TIMEOUT_MS / 1000} s, the whole request within ${REQUEST_TIMEOUT_MS / 1000} s)`);
-  } else if (error.code === 'HPE_HEADER_OVERFLOW') {
-    status = 431;
-    body = new ApiError('BAD_REQUEST', 'the request headers are too large; the limit is 16 KiB');
-  } else {
-    body = new ApiError('BAD_REQUEST', 'the request is not valid HTTP/1.1');
-  }
-  logger.info('http-client-error', { status, reason: error.code ?? error.message });
-  const json = JSON.stringify(body.toBody());
-  const head = [`HTTP/1.1 ${status} ${STATUS_CODES[status]}`, 'Content-Type: application/json; charset=utf-8', `Content-Length: ${Buffer.byteLength(json)}`, 'Connection: close'];
-  for (let i = 0; i < API_SECURITY_HEADERS.length; i += 2) head.push(`${API_SECURITY_HEADERS[i]}: ${API_SECURITY_HEADERS[i + 1]}`);
-  socket.end(`${head.join('\r\n')}\r\n\r\n${json}`);
 }

@@ -1,7 +1,9 @@
 // One subscription to the chat for the whole HTTP edge, fanned out to every SSE stream and
-// waiting long-poll. Changes published in the same tick are delivered as one batch on the next
-// turn of the event loop: each change is serialised once for all streams, each stream gets one
-// write per batch, and a burst of sends wakes a long-poll once instead of once per message.
+// waiting long-poll, plus the clock of their heartbeats and the end of a session's clients
+// when that session ends (chat.onSessionEnded: a logout on any connection or cluster node).
+// Changes published in the same tick are delivered as one batch on the next turn of the event
+// loop: each change is serialised once for all streams, each stream gets one write per batch,
+// and a burst of sends wakes a long-poll once instead of once per message.
 //
 // Relies on the chat publishing a change only once reads can return it (LocalChat publishes,
 // then announces): a stream that catches up by reading and then turns live misses nothing.
@@ -12,8 +14,8 @@ export type EndReason = 'shutdown' | 'logout';
 
 /** An SSE stream or a waiting long-poll. */
 export interface LiveClient {
-  /** The session token it was opened with, so a logout can end it. */
-  readonly token: string;
+  /** hashToken() of the session it was opened with: stores announce ended sessions by hash. */
+  readonly tokenHash: string;
   deliver(batch: LiveBatch): void;
   heartbeat(): void;
   end(reason: EndReason): void;
@@ -44,17 +46,17 @@ export class LiveBatch {
   }
 }
 
-const HEARTBEAT_MS = 15_000;
-
 export class LiveFeed {
   readonly #clients = new Set<LiveClient>();
   readonly #unsubscribe: () => void;
+  readonly #unsubscribeSessions: () => void;
   readonly #heartbeat: NodeJS.Timeout;
   #pending: LiveChange[] = [];
   #isFlushScheduled = false;
 
-  constructor(chat: Chat, heartbeatMs = HEARTBEAT_MS) {
+  constructor(chat: Chat, heartbeatMs: number) {
     this.#unsubscribe = chat.subscribe((change) => this.#publish(change));
+    this.#unsubscribeSessions = chat.onSessionEnded((tokenHash) => this.#endSession(tokenHash));
     this.#heartbeat = setInterval(() => {
       for (const client of this.#clients) client.heartbeat();
     }, heartbeatMs);
@@ -73,18 +75,19 @@ export class LiveFeed {
     this.#clients.delete(client);
   }
 
-  /** Ends the streams and long-polls of a session that was just logged out. */
-  endSession(token: string): void {
-    for (const client of this.#clients) if (client.token === token) client.end('logout');
-  }
-
   endAll(reason: EndReason): void {
     for (const client of this.#clients) client.end(reason);
   }
 
   close(): void {
     this.#unsubscribe();
+    this.#unsubscribeSessions();
     clearInterval(this.#heartbeat);
+  }
+
+  #endSession(tokenHash: string): void {
+    // A client may end itself while being ended; Set iteration allows that.
+    for (const client of this.#clients) if (client.tokenHash === tokenHash) client.end('logout');
   }
 
   #publish(change: LiveChange): void {

@@ -1,17 +1,19 @@
 // GET /api/messages?last=C&wait=S when nothing changed after C yet: the request is held until
 // a change arrives (woken by the live feed), `S` seconds pass (answered empty), the client
-// leaves, or the server shuts down (answered with what is there, usually empty).
+// leaves, the server shuts down (answered with what is there, usually empty), or its session
+// ends (answered 401, as the next request would be).
 import type { ChangeAnswers } from './change-answers.js';
 import type { Exchange } from './exchange.js';
 import type { EndReason, LiveBatch, LiveClient, LiveFeed } from './live-feed.js';
-import { sendJson } from './respond.js';
+import { ApiError } from '../errors.js';
+import { sendError, sendJson } from './respond.js';
 import type { ClientCounts } from '../ops/client-counts.js';
 
 // nginx's convention for "client closed the request", for the access log only.
 const CLIENT_CLOSED = 499;
 
 export class LongPoll implements LiveClient {
-  readonly token: string;
+  readonly tokenHash: string;
   readonly #exchange: Exchange;
   readonly #answers: ChangeAnswers;
   readonly #feed: LiveFeed;
@@ -23,13 +25,13 @@ export class LongPoll implements LiveClient {
 
   constructor(
     exchange: Exchange,
-    token: string,
+    tokenHash: string,
     last: number,
     limit: number,
     services: { answers: ChangeAnswers; feed: LiveFeed; clients: ClientCounts },
   ) {
     this.#exchange = exchange;
-    this.token = token;
+    this.tokenHash = tokenHash;
     this.#last = last;
     this.#limit = limit;
     this.#answers = services.answers;
@@ -58,16 +60,17 @@ export class LongPoll implements LiveClient {
 
   heartbeat(): void {}
 
-  end(_reason: EndReason): void {
-    this.#answer();
+  end(reason: EndReason): void {
+    this.#answer(reason === 'logout' ? new ApiError('NOT_LOGGED_IN', 'your session ended (logged out); log in with POST /api/login') : undefined);
   }
 
-  #answer(): void {
+  #answer(refusal?: ApiError): void {
     if (this.#isDone) return;
     this.#finish();
     const { res } = this.#exchange;
     if (res.destroyed || res.headersSent) return;
-    sendJson(this.#exchange, 200, this.#answers.changesAfter(this.#last, this.#limit).body);
+    if (refusal !== undefined) sendError(this.#exchange, refusal);
+    else sendJson(this.#exchange, 200, this.#answers.changesAfter(this.#last, this.#limit).body);
   }
 
   #finish(): void {

@@ -1,18 +1,22 @@
 // A listener for /metrics alone (--metrics-port), so Prometheus can scrape from a private
-// network while the chat port faces users.
+// network while the chat port faces users. Same timeouts and broken-request answers as the
+// chat port (connection-rules.ts).
 import { createServer, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Config } from '../config.js';
 import { ApiError } from '../errors.js';
-import type { Metrics } from '../ops/metrics.js';
-import { Exchange, type RequestRecorder } from './exchange.js';
-import { answerMetrics } from './routes/metrics.js';
-import { answerThrown, sendError } from './respond.js';
 import type { Logger } from '../ops/logger.js';
+import type { Metrics } from '../ops/metrics.js';
+import { answerClientError, serverOptions, timeoutsOf } from './connection-rules.js';
+import { Exchange, type RequestRecorder } from './exchange.js';
+import { answerThrown, sendError } from './respond.js';
+import { answerMetrics } from './routes/metrics.js';
 
 const UNRECORDED: RequestRecorder = { record() {} };
-const SILENT: Logger = { info() {}, warn() {}, error() {}, isWriting: false, access() {}, reopen() {}, close() {} };
 
-export function createMetricsServer(metrics: Metrics, logger: Logger = SILENT): Server {
-  const server = createServer({ keepAliveTimeout: 5000, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
+export function createMetricsServer(metrics: Metrics, logger: Logger, config: Pick<Config, 'requestTimeoutMs' | 'keepAliveTimeoutMs'>): Server {
+  const timeouts = timeoutsOf(config);
+  const server = createServer(serverOptions(timeouts), (req, res) => {
     const exchange = new Exchange(req, res, UNRECORDED);
     if (exchange.path !== '/metrics') {
       sendError(exchange, new ApiError('NOT_FOUND', 'this port serves /metrics only'));
@@ -24,6 +28,6 @@ export function createMetricsServer(metrics: Metrics, logger: Logger = SILENT): 
     }
     answerMetrics(exchange, metrics).catch((error: unknown) => answerThrown(exchange, error, logger));
   });
-  server.on('clientError', (_error, socket) => socket.destroy());
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, logger, timeouts));
   return server;
 }

@@ -4,8 +4,10 @@
 // JSON-only bodies, no other site can act for a logged-in user. Clients that are not browsers
 // (curl, the benchmarks) send no Origin and are not affected.
 //
-// Behind a reverse proxy, the proxy must pass the original Host (nginx: `proxy_set_header Host
-// $host`), or the site's origin must be listed with --allow-origin.
+// Behind a reverse proxy, the proxy must pass the Host the browser used, port included when it is
+// not the scheme's default (nginx: `proxy_set_header Host $host:$server_port`, as docs/deploy.md
+// shows: `$host` alone drops the port, and a site on :8443 would be refused), or the site's
+// origin must be listed with --allow-origin.
 
 export type OriginVerdict = 'absent' | 'same' | 'allowed' | 'foreign';
 

@@ -5,11 +5,6 @@ import { MAX_BODY_BYTES } from '../../protocol/limits.js';
 import { ApiError } from '../errors.js';
 import type { Exchange } from './exchange.js';
 
-// A body declared or found too large is still read and thrown away up to this size, so the
-// 413 reaches the client: closing a socket with unread data makes the kernel reset it, and the
-// client may see "connection reset" instead of the answer. Beyond it the socket is closed.
-const DISCARD_LIMIT_BYTES = 1024 * 1024;
-
 const CHAR_0 = 48;
 const CHAR_9 = 57;
 const CHAR_DOT = 46;
@@ -78,7 +73,9 @@ export function parseSeconds(raw: string, name: string, max: number): number {
 /**
  * Reads the body as a JSON object. Refuses, in this order: no length (411), a declared or
  * actual size over the limit (413), a Content-Type other than JSON (415), bytes that are not
- * UTF-8 JSON (400 BAD_JSON), JSON that is not an object (400 BAD_REQUEST).
+ * UTF-8 JSON (400 BAD_JSON), JSON that is not an object (400 BAD_REQUEST). A 413 is decided
+ * without waiting for the rest of the body; sendError closes the connection once the client
+ * stops sending it.
  */
 export async function readJsonObject(exchange: Exchange, limit = MAX_BODY_BYTES): Promise<Record<string, unknown>> {
   const { req } = exchange;
@@ -88,17 +85,14 @@ export async function readJsonObject(exchange: Exchange, limit = MAX_BODY_BYTES)
     throw new ApiError('LENGTH_REQUIRED', 'this request needs a JSON body with a Content-Length header');
   }
   if (declared !== undefined && Number(declared) > limit) {
-    await discardBody(exchange, DISCARD_LIMIT_BYTES);
-    throw tooLarge(`${Number(declared).toLocaleString('en-US')} bytes`, limit);
+    throw new ApiError('BODY_TOO_LARGE', `the body is ${Number(declared).toLocaleString('en-US')} bytes; the limit is ${bytes(limit)}`);
   }
   if (!isJsonType(req.headers['content-type'])) {
     throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'send the body as JSON with the header Content-Type: application/json');
   }
   const body = await readBody(exchange, limit);
-  if (body === null) {
-    await discardBody(exchange, DISCARD_LIMIT_BYTES - limit);
-    throw tooLarge('more than that', limit);
-  }
+  // Chunked: the size is known only to be past the limit.
+  if (body === null) throw new ApiError('BODY_TOO_LARGE', `the body is more than ${bytes(limit)}, the limit`);
   let text: string;
   try {
     text = UTF8.decode(body);
@@ -118,11 +112,8 @@ export async function readJsonObject(exchange: Exchange, limit = MAX_BODY_BYTES)
   return value as Record<string, unknown>;
 }
 
-function tooLarge(size: string, limit: number): ApiError {
-  return new ApiError(
-    'BODY_TOO_LARGE',
-    `the body is ${size}; the limit is ${limit.toLocaleString('en-US')} bytes (${limit / 1024} KiB)`,
-  );
+function bytes(limit: number): string {
+  return `${limit.toLocaleString('en-US')} bytes (${limit / 1024} KiB)`;
 }
 
 // application/json or any structured +json type, with or without parameters (charset).
@@ -167,33 +158,6 @@ function readBody(exchange: Exchange, limit: number): Promise<Buffer | null> {
     req.on('end', onEnd);
     req.on('error', onAbort);
     req.on('close', onAbort);
-  });
-}
-
-/** Reads and drops up to `max` more bytes; past that, the answer will close the connection. */
-function discardBody(exchange: Exchange, max: number): Promise<void> {
-  const { req } = exchange;
-  if (req.complete) return Promise.resolve();
-  return new Promise((resolve) => {
-    let size = 0;
-    const done = () => {
-      req.off('data', onData);
-      req.off('end', done);
-      req.off('error', done);
-      req.off('close', done);
-      resolve();
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        req.pause();
-        done();
-      }
-    };
-    req.on('data', onData);
-    req.on('end', done);
-    req.on('error', done);
-    req.on('close', done);
   });
 }
 

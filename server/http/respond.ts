@@ -37,6 +37,13 @@ const JSON_HEADERS: readonly string[] = [
 
 const NO_CONTENT_HEADERS: readonly string[] = ['Cache-Control', 'no-store', ...API_SECURITY_HEADERS];
 
+// An answer that closes the connection while the request body is still arriving waits, after
+// the answer is out, until the client stops sending: closing a socket with unread bytes makes
+// the kernel reset it, and a reset can destroy the answer before the client reads it (the
+// "lingering close" of Apache and nginx). It stops waiting after this long or this many bytes.
+const LINGER_MS = 2000;
+const LINGER_BYTES = 1024 * 1024;
+
 /** Answers with a JSON body already serialised (string or cached Buffer). */
 export function sendJson(exchange: Exchange, status: number, body: string | Buffer, extra?: readonly string[]): void {
   const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
@@ -69,10 +76,44 @@ export function sendError(exchange: Exchange, error: ApiError, extra: readonly s
   const headers = extra.slice();
   if (error.details.retryAfter !== undefined) headers.push('Retry-After', String(Math.ceil(error.details.retryAfter)));
   if (error.details.allow !== undefined) headers.push('Allow', error.details.allow.join(', '));
-  // The request body may still be arriving (a 413 answered from Content-Length alone); closing
-  // is the only way not to read it, and the client must not reuse a connection in that state.
-  if (error.code === 'BODY_TOO_LARGE' || error.code === 'LENGTH_REQUIRED') headers.push('Connection', 'close');
+  // The request body may still be arriving (a 413 answered from Content-Length alone), or bytes
+  // without a length may follow (411); closing is the only way not to read them, and the
+  // client must not reuse a connection in that state.
+  if (error.code === 'BODY_TOO_LARGE' || error.code === 'LENGTH_REQUIRED') {
+    headers.push('Connection', 'close');
+    if (!exchange.req.complete) {
+      sendJsonThenClose(exchange, error.status, JSON.stringify(error.toBody()), headers);
+      return;
+    }
+  }
   sendJson(exchange, error.status, JSON.stringify(error.toBody()), headers);
+}
+
+/** See LINGER_MS. */
+function sendJsonThenClose(exchange: Exchange, status: number, body: string, extra: readonly string[]): void {
+  const { req, res } = exchange;
+  let headers = JSON_HEADERS.concat('Content-Length', String(Buffer.byteLength(body)), extra);
+  if (exchange.corsOrigin !== undefined) headers = headers.concat(corsHeaders(exchange.corsOrigin));
+  res.writeHead(status, headers);
+  // write, not end: node:http closes a Connection: close socket as soon as its answer ends.
+  res.write(body);
+  exchange.recordAnswer(status);
+  let dropped = 0;
+  const close = () => {
+    clearTimeout(timer);
+    req.off('data', onData);
+    req.off('end', close);
+    req.off('close', close);
+    res.end();
+  };
+  const onData = (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > LINGER_BYTES) close();
+  };
+  const timer = setTimeout(close, LINGER_MS);
+  req.on('data', onData);
+  req.on('end', close);
+  req.on('close', close);
 }
 
 /**

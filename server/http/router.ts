@@ -2,7 +2,7 @@
 // lookup by method. The one parameterised route, /api/messages/:id, is a prefix test. Each
 // route carries its pattern, the label metrics count it under.
 import type { Handler } from './edge.js';
-import { getEvents } from './routes/events.js';
+import { getEvents, headEvents } from './routes/events.js';
 import { getHealth } from './routes/health.js';
 import { deleteLogin, getLogin, postLogin } from './routes/login.js';
 import { deleteMessage, getMessages, postMessage } from './routes/messages.js';
@@ -22,11 +22,12 @@ function route(pattern: string, methods: Partial<Record<string, Handler>>, isApi
 
 const serveFile: Handler = (exchange, edge) => edge.files.serve(exchange);
 
-const LOGIN = route('/api/login', { GET: getLogin, POST: postLogin, DELETE: deleteLogin });
-const MESSAGES = route('/api/messages', { GET: getMessages, POST: postMessage });
+// HEAD wherever GET is (RFC 9110 section 9.1); node:http leaves the body out of its answer.
+// Load balancers and uptime checkers often probe with it.
+const LOGIN = route('/api/login', { GET: getLogin, HEAD: getLogin, POST: postLogin, DELETE: deleteLogin });
+const MESSAGES = route('/api/messages', { GET: getMessages, HEAD: getMessages, POST: postMessage });
 const MESSAGE = route('/api/messages/:id', { DELETE: deleteMessage });
-const EVENTS = route('/api/events', { GET: getEvents });
-// HEAD too: load balancers and uptime checkers often probe with it.
+const EVENTS = route('/api/events', { GET: getEvents, HEAD: headEvents });
 const HEALTH = route('/api/health', { GET: getHealth, HEAD: getHealth });
 const METRICS = route('/metrics', { GET: getMetrics, HEAD: getMetrics }, false);
 /** Any other /api path: 404 whatever the method, never the web client's index.html. */

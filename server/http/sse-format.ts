@@ -35,6 +35,21 @@ export function retryField(milliseconds: number): string {
   return `retry: ${milliseconds}\n`;
 }
 
+/**
+ * The stream's cursor is not in the server's history (older than anything kept, or newer than
+ * the newest change: the history began again). The client reloads the newest page
+ * (GET /api/messages), replaces what it shows, and keeps following: the stream goes on after
+ * `cursor`, which is also set as the last event id.
+ */
+export function resetEvent(cursor: number): string {
+  return `id: ${cursor}\nevent: reset\ndata: {"last":${cursor}}\n\n`;
+}
+
+/** The last event of a stream whose session ended (logged out on any connection or node). */
+export function logoutEvent(reason: string): string {
+  return `event: logout\ndata: ${JSON.stringify({ reason })}\n\n`;
+}
+
 /** The last event of a stream the server ends: reconnect after `retryAfter` seconds. */
 export function goodbyeEvent(reason: string, retryAfter: number): string {
   return `${retryField(retryAfter * 1000)}event: goodbye\ndata: ${JSON.stringify({ reason, retryAfter })}\n\n`;

@@ -2,12 +2,15 @@
 //
 //   catching up --(liveChangesAfter() returns nothing newer)--> live --(end / client leaves)--> closed
 //
-// Catching up pages through chat.liveChangesAfter() from the client's cursor, waiting for 'drain'
-// between pages so a long backlog never piles up in memory; live batches that arrive meanwhile
-// are ignored, because the next page reads them from the store anyway. Live, it writes each
-// batch from the feed after its own cursor, so a change read while catching up and then
-// published is never sent twice. A live client whose unsent bytes pass MAX_UNREAD_BYTES is
-// not reading: it is cut off (it can reconnect with Last-Event-ID and lose nothing).
+// Catching up pages through chat.liveChangesAfter() from the client's cursor, at most
+// PAGE_BYTES per page, waiting for 'drain' between pages so a long backlog never piles up in
+// memory; live batches that arrive meanwhile are ignored, because the next page reads them from
+// the store anyway. Live, it writes each batch from the feed after its own cursor, so a change
+// read while catching up and then published is never sent twice.
+//
+// A client that stops reading is cut off (it can reconnect with Last-Event-ID and lose
+// nothing): live, once its unsent bytes pass MAX_UNREAD_BYTES; catching up, once a page has
+// waited CATCH_UP_STALL_BEATS heartbeats for 'drain'.
 import type { Chat } from '../chat/chat.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -15,7 +18,7 @@ import type { ClientCounts } from '../ops/client-counts.js';
 import type { Exchange } from './exchange.js';
 import type { EndReason, LiveBatch, LiveClient, LiveFeed } from './live-feed.js';
 import { API_SECURITY_HEADERS, corsHeaders } from './respond.js';
-import { HEARTBEAT, changeEvent, cursorMark, goodbyeEvent, retryField } from './sse-format.js';
+import { HEARTBEAT, changeEvent, cursorMark, goodbyeEvent, logoutEvent, resetEvent, retryField } from './sse-format.js';
 
 /**
  * Unsent bytes a live stream may still hold when the next write comes; more means the client
@@ -23,12 +26,25 @@ import { HEARTBEAT, changeEvent, cursorMark, goodbyeEvent, retryField } from './
  * one large burst to a client that reads does not count against it.
  */
 export const MAX_UNREAD_BYTES = 1024 * 1024;
-/** Changes read per page while catching up. */
+/** Changes read per page while catching up... */
 const PAGE_SIZE = 500;
+/**
+ * ...and bytes written per page, well under MAX_UNREAD_BYTES: 500 messages of 4,000
+ * characters are several MiB, and one page must never look like a client that does not read.
+ */
+const PAGE_BYTES = 256 * 1024;
+/**
+ * Heartbeats a catching-up stream may wait for one page to drain before the client counts as
+ * not reading (45 to 60 s with the default heartbeat). Generous, because 'drain' comes late
+ * even for a client that reads: the kernel wakes a writer only once half of its send buffer
+ * (which grows to 4 MiB) has been taken, and a slow link takes a while to take 2 MiB.
+ */
+const CATCH_UP_STALL_BEATS = 4;
 /** How long EventSource waits before reconnecting after a dropped connection. */
 const RETRY_MS = 2000;
 /** How long clients are told to stay away when the server shuts down. */
 const SHUTDOWN_RETRY_SECONDS = 5;
+const LOGOUT_REASON = 'your session ended (logged out); log in again';
 
 const STREAM_HEADERS: readonly string[] = [
   'Content-Type', 'text/event-stream; charset=utf-8',
@@ -39,6 +55,11 @@ const STREAM_HEADERS: readonly string[] = [
   ...API_SECURITY_HEADERS,
 ];
 
+/** The headers a stream starts with (also the whole answer to HEAD /api/events). */
+export function streamHeaders(corsOrigin: string | undefined): string[] {
+  return corsOrigin === undefined ? STREAM_HEADERS.slice() : STREAM_HEADERS.concat(corsHeaders(corsOrigin));
+}
+
 export interface StreamServices {
   chat: Chat;
   feed: LiveFeed;
@@ -48,16 +69,18 @@ export interface StreamServices {
 }
 
 export class SseStream implements LiveClient {
-  readonly token: string;
+  readonly tokenHash: string;
   readonly #exchange: Exchange;
   readonly #services: StreamServices;
   #cursor: number;
   #isLive = false;
   #isClosed = false;
+  #isAwaitingDrain = false;
+  #stalledBeats = 0;
 
-  constructor(exchange: Exchange, token: string, cursor: number, services: StreamServices) {
+  constructor(exchange: Exchange, tokenHash: string, cursor: number, services: StreamServices) {
     this.#exchange = exchange;
-    this.token = token;
+    this.tokenHash = tokenHash;
     this.#cursor = cursor;
     this.#services = services;
   }
@@ -69,9 +92,7 @@ export class SseStream implements LiveClient {
     this.#services.feed.add(this);
     res.once('close', () => this.#closed());
     this.#services.logger.info('sse-connect', { remote: res.socket?.remoteAddress, user: this.#exchange.user, last: this.#cursor });
-    const { corsOrigin } = this.#exchange;
-    const headers = corsOrigin === undefined ? STREAM_HEADERS.slice() : STREAM_HEADERS.concat(corsHeaders(corsOrigin));
-    res.writeHead(200, headers);
+    res.writeHead(200, streamHeaders(this.#exchange.corsOrigin));
     res.write(`${retryField(RETRY_MS)}${cursorMark(this.#cursor)}`);
     this.#catchUp();
   }
@@ -85,31 +106,35 @@ export class SseStream implements LiveClient {
 
   heartbeat(): void {
     if (this.#isClosed) return;
-    this.#writeLive(HEARTBEAT);
-    // A session ended elsewhere (a TCP logout with the same token) ends its streams too.
-    void this.#services.chat.lookup(this.token).then(
-      (session) => {
-        if (session === undefined) this.end('logout');
-      },
-      () => {},
-    );
+    if (this.#isAwaitingDrain) {
+      if (++this.#stalledBeats >= CATCH_UP_STALL_BEATS) this.#cutOff();
+      return;
+    }
+    // Bytes still on their way keep proxies from timing out just as well, and a heartbeat
+    // queued behind them would only add to what the client has not read.
+    if (this.#exchange.res.writableLength > 0) return;
+    this.#exchange.res.write(HEARTBEAT);
   }
 
   end(reason: EndReason): void {
     if (this.#isClosed) return;
     const { res } = this.#exchange;
     if (reason === 'shutdown') res.write(goodbyeEvent('the server is shutting down; reconnect shortly', SHUTDOWN_RETRY_SECONDS));
+    else res.write(logoutEvent(LOGOUT_REASON));
     res.end();
     this.#closed();
   }
 
   #catchUp(): void {
     const { res } = this.#exchange;
+    this.#isAwaitingDrain = false;
+    this.#stalledBeats = 0;
     for (;;) {
       if (this.#isClosed) return;
       const text = this.#readPage();
       if (text === null) break;
       if (!res.write(text)) {
+        this.#isAwaitingDrain = true;
         res.once('drain', () => this.#catchUp());
         return;
       }
@@ -123,11 +148,28 @@ export class SseStream implements LiveClient {
   #readPage(): string | null {
     const { chat } = this.#services;
     const start = this.#cursor;
-    if (start >= chat.cursor) return null;
+    if (start === chat.cursor) return null;
     const page = chat.liveChangesAfter(start, PAGE_SIZE);
+    if (page.missed) {
+      // The client reloads the newest page and then follows from here, so nothing older than
+      // the newest change is sent (page.last may be the end of the oldest page still kept).
+      this.#cursor = Math.max(page.last, chat.cursor);
+      return resetEvent(this.#cursor);
+    }
+    // Past the newest change without a reset: a cluster node that has not seen it yet.
     if (page.last <= start) return null;
     let text = '';
-    for (const change of page.changes) text += changeEvent(change);
+    let bytes = 0;
+    let sent = 0;
+    while (sent < page.changes.length && bytes < PAGE_BYTES) {
+      const event = changeEvent(page.changes[sent++]!);
+      text += event;
+      bytes += Buffer.byteLength(event);
+    }
+    if (sent < page.changes.length) {
+      this.#cursor = page.changes[sent - 1]!.cursor;
+      return text;
+    }
     // Changes that make no event (a message deleted before anyone saw it) still move the
     // client's cursor, so a reconnect does not read them again.
     const lastEvent = page.changes[page.changes.length - 1];

@@ -1,9 +1,16 @@
 // Every error status of the API with real requests, the security headers on every answer, and
 // broken or hostile HTTP that must get a 4xx while the server keeps serving everyone else.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { ApiError, DEFAULT_RETRY_AFTER_SECONDS, INTERNAL_MESSAGE, unwrapOutcome } from '../../server/errors.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
-import { assertError, login, postJson, rawRequest, start, statusOf, type User } from './support.js';
+import { RawClient } from '../helpers/tcp-client.js';
+import { assertError, login, postJson, rawRequest, responseOf, start, statusOf, until, type User } from './support.js';
 
 let server: RunningServer;
 let alice: User;
@@ -22,10 +29,10 @@ async function stillServes(): Promise<void> {
 
 test('405 names the allowed methods in Allow', async () => {
   const cases: Array<[string, string, string]> = [
-    ['PUT', '/api/messages', 'GET, POST'],
-    ['PATCH', '/api/login', 'GET, POST, DELETE'],
+    ['PUT', '/api/messages', 'GET, HEAD, POST'],
+    ['PATCH', '/api/login', 'GET, HEAD, POST, DELETE'],
     ['GET', '/api/messages/1', 'DELETE'],
-    ['POST', '/api/events', 'GET'],
+    ['POST', '/api/events', 'GET, HEAD'],
     ['POST', '/api/health', 'GET, HEAD'],
     ['POST', '/', 'GET, HEAD'],
     ['DELETE', '/assets/app.js', 'GET, HEAD'],
@@ -57,7 +64,7 @@ test('a body without Content-Length or chunked encoding is 411', async () => {
 test('a body over 64 KiB is 413, by Content-Length or as it streams in chunks', async () => {
   const big = JSON.stringify({ text: 'x'.repeat(70 * 1024) });
   const body = await assertError(await postJson(alice, '/api/messages', JSON.parse(big)), 413, 'BODY_TOO_LARGE');
-  assert.match(body.error, /65,536 bytes/);
+  assert.match(body.error, /^the body is 71,\d{3} bytes; the limit is 65,536 bytes/);
 
   const chunks = [Buffer.from('{"text":"'), Buffer.alloc(80 * 1024, 'y'), Buffer.from('"}')];
   const stream = new ReadableStream<Uint8Array>({
@@ -73,7 +80,8 @@ test('a body over 64 KiB is 413, by Content-Length or as it streams in chunks', 
     body: stream,
     duplex: 'half',
   } as RequestInit);
-  await assertError(chunked, 413, 'BODY_TOO_LARGE');
+  const chunkedBody = await assertError(chunked, 413, 'BODY_TOO_LARGE');
+  assert.match(chunkedBody.error, /^the body is more than 65,536 bytes/);
   // A body just under the limit is read whole: the original read 1,024 bytes and cut the rest.
   const text = 'é'.repeat(4000);
   const sent = await alice.send(text);
@@ -236,4 +244,130 @@ test('keep-alive and pipelined requests on one connection are all answered in or
   );
   const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
   assert.deepEqual(statuses, [200, 200, 404]);
+});
+
+test('a Content-Length over 64 KiB is answered 413 at once, before any body arrives, and the connection closes', async () => {
+  const socket = connect({ port: port(), host: '127.0.0.1' });
+  socket.on('error', () => {});
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk) => chunks.push(chunk));
+  const closed = new Promise((resolve) => socket.once('close', resolve));
+  socket.write(`POST /api/messages HTTP/1.1\r\nHost: x\r\nCookie: ${alice.cookie}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n`);
+  await until(async () => Buffer.concat(chunks).includes('"code":"BODY_TOO_LARGE"'), 'the 413, with no body sent', 5_000);
+  const answer = responseOf(Buffer.concat(chunks).toString('latin1'));
+  assert.equal(answer.status, 413);
+  assert.equal(answer.headers.get('connection'), 'close');
+  assert.match(((await answer.json()) as { error: string }).error, /100,000 bytes; the limit is 65,536 bytes/);
+  await closed; // the server stops waiting for the body it will not read
+  await stillServes();
+});
+
+test('HEAD works wherever GET does: the answer’s headers without its body', async () => {
+  for (const path of ['/api/messages', '/api/messages?limit=1', '/api/login', '/api/events', '/api/health']) {
+    const get = await alice.fetch(path, { method: 'GET' });
+    const head = await alice.fetch(path, { method: 'HEAD' });
+    assert.equal(head.status, get.status, path);
+    assert.equal(head.headers.get('content-type'), get.headers.get('content-type'), path);
+    assert.equal(await head.text(), '', path);
+    if (path === '/api/events') await get.body!.cancel();
+    else assert.equal(head.headers.get('content-length'), String(Buffer.byteLength(await get.text())), path);
+  }
+  const anonymous = await fetch(`${server.baseUrl}/api/messages`, { method: 'HEAD' });
+  assert.equal(anonymous.status, 401);
+});
+
+test('a request whose body stops coming is answered 408 after --request-timeout and closed', { timeout: 30_000 }, async (t) => {
+  const own = await start(t, { args: ['--memory', '--request-timeout', '1'] });
+  const bob = await login(own.baseUrl, 'bob');
+  const started = Date.now();
+  const { text, closed } = await rawRequest(
+    own.httpPort,
+    `POST /api/messages HTTP/1.1\r\nHost: x\r\nCookie: ${bob.cookie}\r\nContent-Type: application/json\r\nContent-Length: 20\r\n\r\n{"text":`,
+    10_000,
+  );
+  assert.ok(closed, 'the server closed the connection');
+  assert.equal(statusOf(text), 408);
+  assert.match(text, /"code":"IDLE_TIMEOUT"/);
+  assert.match(text, /the whole request within 1 s/);
+  assert.ok(Date.now() - started < 8_000, 'the default 30 s did not apply');
+  assert.equal((await fetch(`${own.baseUrl}/api/health`)).status, 200);
+});
+
+test('an idle keep-alive connection is closed after --keep-alive-timeout', { timeout: 30_000 }, async (t) => {
+  const own = await start(t, { args: ['--memory', '--keep-alive-timeout', '1'] });
+  const socket = connect({ port: own.httpPort, host: '127.0.0.1' });
+  socket.on('error', () => {});
+  const answered = new Promise((resolve) => socket.once('data', resolve));
+  const closed = new Promise((resolve) => socket.once('close', resolve));
+  socket.write('GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n');
+  await answered;
+  const idleSince = Date.now();
+  await closed;
+  const idle = Date.now() - idleSince;
+  assert.ok(idle >= 900 && idle < 4_000, `closed after ${idle} ms idle (the default is 5 s)`);
+});
+
+test('an unexpected failure is a 500 that reveals nothing; its stack goes to chat.log', { timeout: 30_000 }, async (t) => {
+  // The outside world refuses a write: the sessions file sits at the process's file size
+  // limit (RLIMIT_FSIZE, as a full disk or a quota would), so storing a new session fails.
+  const dataDir = mkdtempSync(join(tmpdir(), 'parley-test-'));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const limit = 256 * 1024;
+  writeFileSync(join(dataDir, 'sessions.jsonl'), '\n'.repeat(limit));
+  const own = await start(t, { dataDir });
+  execFileSync('prlimit', ['--pid', String(own.pid), `--fsize=${limit}:${limit}`]);
+  const answer = await fetch(`${own.baseUrl}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"username":"ivan"}' });
+  const text = await answer.clone().text();
+  assert.deepEqual(await assertError(answer, 500, 'INTERNAL'), { error: INTERNAL_MESSAGE, code: 'INTERNAL' });
+  assert.doesNotMatch(text, /EFBIG|sessions|\/tmp|    at /);
+  assert.equal(answer.headers.get('set-cookie'), null);
+  let logged: { error?: { stack?: string } } | undefined;
+  await until(async () => {
+    const lines = readFileSync(own.logFile, 'utf8').split('\n').filter((line) => line.includes('"http-request-failed"'));
+    logged = lines.length > 0 ? JSON.parse(lines[0]!) : undefined;
+    return logged !== undefined;
+  }, 'the failure in chat.log');
+  assert.match(logged!.error?.stack ?? '', /EFBIG[\s\S]*\n {4}at /);
+  assert.equal((await fetch(`${own.baseUrl}/api/health`)).status, 200);
+});
+
+test('every 503 carries Retry-After, also one rebuilt from a worker’s outcome', () => {
+  assert.throws(
+    () => unwrapOutcome({ ok: false, code: 'UNAVAILABLE', message: 'the server could not store that; please try again' }),
+    (error: unknown) => error instanceof ApiError && error.status === 503 && error.details.retryAfter === DEFAULT_RETRY_AFTER_SECONDS,
+  );
+  for (const code of ['TOO_MANY_CONNECTIONS', 'SHUTTING_DOWN', 'UNAVAILABLE'] as const) {
+    assert.equal(new ApiError(code, 'a sentence').details.retryAfter, DEFAULT_RETRY_AFTER_SECONDS, code);
+  }
+  assert.equal(new ApiError('UNAVAILABLE', 'a sentence', { retryAfter: 2 }).details.retryAfter, 2, 'a given figure wins');
+  assert.equal(new ApiError('NOT_FOUND', 'a sentence').details.retryAfter, undefined, 'only 503s get one');
+});
+
+test('the send budget is one per user across HTTP and TCP: spent over TCP, an HTTP send is 429', async (t) => {
+  const own = await start(t, { args: ['--memory', '--rate-limit', '1'] });
+  const client = await RawClient.connect(own.tcpPort);
+  await client.login('judy');
+  let refused: Record<string, unknown> | undefined;
+  for (let i = 0; i < 20 && refused === undefined; i++) {
+    const reply = await client.request('send', { text: `tcp ${i}` });
+    if (!reply.ok) refused = reply;
+  }
+  assert.equal((refused?.error as { code?: string } | undefined)?.code, 'RATE_LIMITED', 'the TCP budget ran out');
+  const judy = await login(own.baseUrl, 'judy');
+  const answer = await postJson(judy, '/api/messages', { text: 'over http' });
+  assert.ok(Number(answer.headers.get('retry-after')) >= 1);
+  await assertError(answer, 429, 'RATE_LIMITED');
+  // Another user's budget is untouched.
+  assert.equal((await postJson(await login(own.baseUrl, 'kim'), '/api/messages', { text: 'hi' })).status, 201);
+  client.close();
+});
+
+test('the separate metrics port answers broken requests like the chat port: 400 JSON and closed', async (t) => {
+  const own = await start(t, { args: ['--memory', '--metrics-port', '0'] });
+  assert.notEqual(own.metricsPort, own.httpPort);
+  const { text, closed } = await rawRequest(own.metricsPort, 'HELLO\r\n\r\n');
+  assert.ok(closed);
+  assert.equal(statusOf(text), 400);
+  assert.match(text, /"code":"BAD_REQUEST"/);
+  assert.equal((await fetch(`http://127.0.0.1:${own.metricsPort}/metrics`)).status, 200);
 });

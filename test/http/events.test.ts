@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/tcp-client.js';
-import { assertError, connectedClients, login, SseReader, start, until, type User } from './support.js';
+import { assertError, connectedClients, eventsIn, login, openRawStream, SseReader, start, until, type User } from './support.js';
 
 let server: RunningServer;
 let alice: User;
@@ -17,14 +17,17 @@ before(async () => {
 });
 after(() => server.stop());
 
-/** Sends `count` messages over TCP in one write (pipelined) and waits for the last reply. */
-async function sendMany(count: number, text: (i: number) => string): Promise<void> {
-  const client = await RawClient.connect(server.tcpPort);
+/** Sends `count` messages over TCP in one write (pipelined) and waits until all are stored. */
+async function sendMany(count: number, text: (i: number) => string, tcpPort = server.tcpPort): Promise<void> {
+  const client = await RawClient.connect(tcpPort);
   await client.login('bulk');
   const frames = Array.from({ length: count }, (_, i) => JSON.stringify({ id: `bulk-${i}`, op: 'send', text: text(i) })).join('\n');
   client.sendRaw(`${frames}\n`);
-  const last = await client.next((f) => f.id === `bulk-${count - 1}`, 60_000);
-  assert.equal(last.ok, true, JSON.stringify(last));
+  // Every reply: sends run concurrently, so the last one may be answered before the others.
+  for (let i = 0; i < count; i++) {
+    const reply = await client.next((f) => f.id === `bulk-${i}`, 60_000);
+    assert.equal(reply.ok, true, JSON.stringify(reply));
+  }
   client.close();
 }
 
@@ -184,4 +187,119 @@ test('on shutdown SSE clients get retry: and a goodbye event, long-polls their e
   assert.equal(stream.retry, body.retryAfter * 1000);
   await stream.ended;
   assert.equal(await exit, 0);
+});
+
+/** Streams cut off for not reading, as /metrics counts them. */
+async function slowConsumers(own: RunningServer): Promise<number> {
+  const text = await (await fetch(`${own.baseUrl}/metrics`)).text();
+  return Number(/^parley_slow_consumers_disconnected_total\{transport="sse"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+}
+
+test('a quiet stream gets a heartbeat comment every --sse-heartbeat seconds', async (t) => {
+  const own = await start(t, { args: ['--memory', '--sse-heartbeat', '1'] });
+  const carol = await login(own.baseUrl, 'carol');
+  const stream = await SseReader.open(carol);
+  await stream.comment('heartbeat', 5_000);
+  assert.equal(stream.events.length, 0, 'a comment, not an event');
+  stream.close();
+});
+
+test('a client that never reads is cut off while it is still catching up on a backlog', { timeout: 120_000 }, async (t) => {
+  const own = await start(t, { args: ['--memory', '--sse-heartbeat', '1'] });
+  const carol = await login(own.baseUrl, 'carol');
+  const first = ((await (await carol.fetch('/api/messages?limit=1')).json()) as { last: number }).last;
+  // 10 MB of events, far more than the socket buffers of both ends hold, in small messages:
+  // a page is then well under the 1 MiB a live stream may leave unread.
+  await sendMany(10_000, (i) => `${i} ${'c'.repeat(990)}`, own.tcpPort);
+  const { socket } = await openRawStream(own.httpPort, carol.cookie, `/api/events?last=${first}`);
+  socket.pause(); // from here on nothing is read
+  await until(async () => (await slowConsumers(own)) === 1, 'the stream to be cut off', 30_000);
+  await until(async () => (await connectedClients(own, 'sse')) === 0, 'the stream to be uncounted');
+  socket.destroy();
+});
+
+test('a client that reads slowly gets a backlog of large messages whole, never cut off', { timeout: 120_000 }, async (t) => {
+  const own = await start(t, { args: ['--memory', '--sse-heartbeat', '2'] });
+  const carol = await login(own.baseUrl, 'carol');
+  const first = ((await (await carol.fetch('/api/messages?limit=1')).json()) as { last: number }).last;
+  const count = 600;
+  // 12 KB each in UTF-8: 500 of them (a page by count) are 6 MB, well over the 1 MiB a live
+  // stream may leave unread.
+  await sendMany(count, (i) => `${i} ${'€'.repeat(3990)}`, own.tcpPort);
+  const stored = (await (await carol.fetch(`/api/messages?last=${first}&limit=${count}`)).json()) as { messages: unknown[]; last: number };
+  assert.equal(stored.messages.length, count);
+  const end = stored.last;
+  const { socket, received } = await openRawStream(own.httpPort, carol.cookie, `/api/events?last=${first}`);
+  // About 1 MB/s: the backlog takes seconds, several heartbeats, to read.
+  socket.on('data', () => {
+    socket.pause();
+    setTimeout(() => socket.resume(), 60);
+  });
+  let isClosed = false;
+  socket.once('close', () => (isClosed = true));
+  const isWhole = async () => {
+    const text = Buffer.concat(received).toString('utf8');
+    const at = text.indexOf(`id: ${end}\nevent: message\n`);
+    return at !== -1 && text.includes('\n\n', at);
+  };
+  await until(async () => isClosed || (await isWhole()), 'the whole backlog', 90_000);
+  assert.equal(await slowConsumers(own), 0, 'the reading client was cut off');
+  assert.ok(await isWhole());
+  socket.destroy();
+  const events = await eventsIn(received);
+  assert.equal(events.length, count);
+  assert.deepEqual(events.map((e) => JSON.parse(e.data)), stored.messages);
+});
+
+test('logging out over TCP ends the session’s SSE streams at once with a logout event', async (t) => {
+  const own = await start(t, { args: ['--memory'] });
+  const client = await RawClient.connect(own.tcpPort);
+  const { token } = await client.login('dave');
+  const dave: User = { ...(await login(own.baseUrl, 'other')), username: 'dave', cookie: `parley_session=${token}` };
+  dave.fetch = (path, init = {}) => fetch(`${own.baseUrl}${path}`, { ...init, headers: { cookie: dave.cookie, ...(init.headers as Record<string, string>) } });
+  const stream = await SseReader.open(dave);
+  const bystander = await SseReader.open(await login(own.baseUrl, 'erin'));
+  assert.equal((await client.request('logout')).ok, true);
+  const logout = await stream.next((e) => e.event === 'logout');
+  const body = JSON.parse(logout.data) as { reason: string };
+  assert.match(body.reason, /log/);
+  await stream.ended;
+  await assertError(await dave.fetch('/api/events'), 401, 'NOT_LOGGED_IN');
+  // Other sessions' streams carry on.
+  const erin = await login(own.baseUrl, 'erin');
+  const sent = await erin.send('still here');
+  assert.deepEqual(JSON.parse((await bystander.next()).data), sent);
+  bystander.close();
+  client.close();
+});
+
+test('logging out over HTTP ends the session’s streams and answers its waiting long-polls 401', async (t) => {
+  const own = await start(t, { args: ['--memory'] });
+  const frank = await login(own.baseUrl, 'frank');
+  const stream = await SseReader.open(frank);
+  const last = ((await (await frank.fetch('/api/messages?limit=1')).json()) as { last: number }).last;
+  const poll = frank.fetch(`/api/messages?last=${last}&wait=30`);
+  await until(async () => (await connectedClients(own, 'longpoll')) === 1, 'the long-poll to be parked');
+  assert.equal((await frank.fetch('/api/login', { method: 'DELETE' })).status, 204);
+  await assertError(await poll, 401, 'NOT_LOGGED_IN');
+  await stream.next((e) => e.event === 'logout');
+  await stream.ended;
+});
+
+test('over --max-clients a stream or long-poll gets 503 with Retry-After, and short requests are still served', async (t) => {
+  const own = await start(t, { args: ['--memory', '--max-clients', '1'] });
+  const gina = await login(own.baseUrl, 'gina');
+  const stream = await SseReader.open(gina);
+  await until(async () => (await connectedClients(own, 'sse')) === 1, 'the stream to be counted');
+  const refused = await gina.fetch('/api/events');
+  assert.equal(refused.headers.get('retry-after'), '5');
+  await assertError(refused, 503, 'TOO_MANY_CONNECTIONS');
+  const last = ((await (await gina.fetch('/api/messages?limit=1')).json()) as { last: number }).last;
+  const poll = await gina.fetch(`/api/messages?last=${last}&wait=5`);
+  assert.ok(Number(poll.headers.get('retry-after')) >= 1);
+  await assertError(poll, 503, 'TOO_MANY_CONNECTIONS');
+  assert.equal((await fetch(`${own.baseUrl}/api/health`)).status, 200);
+  const henry = await login(own.baseUrl, 'henry');
+  assert.equal((await henry.fetch('/api/login')).status, 200);
+  stream.close();
 });

@@ -40,19 +40,42 @@ export class OpenApi {
     return current;
   }
 
-  /** Problems with one answer; an empty list means it matches the document. */
+  /**
+   * Problems with one answer; an empty list means it matches the document. A method the path
+   * does not list must be the document's `x-unlisted-methods` answer (405), with `Allow`
+   * naming exactly the methods listed (a preflight's OPTIONS aside).
+   */
   async check(method: string, template: string, response: Response): Promise<string[]> {
-    const problems: string[] = [];
     const where = `${method} ${template} ${response.status}`;
     const path = (this.document.paths as Schema)[template] as Schema | undefined;
     if (!path) return [`${template} is not in openapi.yaml`];
     const operation = path[method.toLowerCase()] as Schema | undefined;
-    if (!operation) return [`${method} ${template} is not in openapi.yaml`];
+    if (!operation) {
+      const unlisted = this.document['x-unlisted-methods'];
+      if (unlisted === undefined) return [`${method} ${template} is not in openapi.yaml`];
+      if (response.status !== 405) return [`${where}: a method the path does not list must be 405`];
+      const listed = Object.keys(path).filter((name) => name !== 'options').map((name) => name.toUpperCase()).sort();
+      const allow = (response.headers.get('allow') ?? '').split(',').map((name) => name.trim()).sort();
+      const problems = listed.join() === allow.join() ? [] : [`${where}: Allow is ${allow.join(', ')}, the document lists ${listed.join(', ')}`];
+      return [...problems, ...(await this.#checkAnswer(where, template, this.resolve(unlisted), response))];
+    }
     const documented = (operation.responses as Schema)[String(response.status)];
     if (documented === undefined) return [`${where}: status not documented`];
-    const answer = this.resolve(documented);
+    return this.#checkAnswer(where, template, this.resolve(documented), response);
+  }
+
+  async #checkAnswer(where: string, template: string, answer: Schema, response: Response): Promise<string[]> {
+    const problems: string[] = [];
     for (const [name, header] of Object.entries((answer.headers ?? {}) as Schema)) {
-      if (this.resolve(header).required === true && !response.headers.has(name)) problems.push(`${where}: header ${name} missing`);
+      const schema = this.resolve(header);
+      const value = response.headers.get(name);
+      if (value === null) {
+        if (schema.required === true) problems.push(`${where}: header ${name} missing`);
+        continue;
+      }
+      const headerSchema = this.resolve(schema.schema ?? {});
+      const typed = headerSchema.type === 'integer' && /^\d+$/.test(value) ? Number(value) : value;
+      problems.push(...this.validate(typed, headerSchema, `${where} header ${name}`));
     }
     const content = answer.content as Schema | undefined;
     const text = await response.text();

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { OpenApi } from './openapi-check.js';
-import { login, postJson, SseReader, start, type User } from './support.js';
+import { RawClient } from '../helpers/tcp-client.js';
+import { login, postJson, rawRequest, responseOf, SseReader, start, type User } from './support.js';
 
 const spec = new OpenApi();
 let server: RunningServer;
@@ -24,7 +25,10 @@ async function conforms(method: string, template: string, response: Response | P
 }
 
 test('the document lists exactly the paths the server has', () => {
-  assert.deepEqual(spec.paths.sort(), ['/', '/api/events', '/api/health', '/api/login', '/api/messages', '/api/messages/{id}', '/assets/{file}', '/metrics'].sort());
+  assert.deepEqual(
+    spec.paths.sort(),
+    ['/', '/api/events', '/api/health', '/api/login', '/api/messages', '/api/messages/{id}', '/assets/{file}', '/favicon.svg', '/metrics', '/{page}'].sort(),
+  );
   assert.equal(spec.document.openapi, '3.1.0');
 });
 
@@ -106,6 +110,93 @@ test('SSE, health, metrics and the web client match the document', async () => {
   await conforms('GET', '/', fetch(`${server.baseUrl}/`, { headers: { 'if-none-match': etag } }), 304);
   await conforms('GET', '/assets/{file}', fetch(`${server.baseUrl}${script}`), 200);
   await conforms('GET', '/assets/{file}', fetch(`${server.baseUrl}/assets/missing-ABC.js`), 404);
+  await conforms('GET', '/favicon.svg', fetch(`${server.baseUrl}/favicon.svg`), 200);
+  await conforms('GET', '/{page}', fetch(`${server.baseUrl}/some/page`, { headers: { accept: 'text/html' } }), 200);
+  await conforms('GET', '/{page}', fetch(`${server.baseUrl}/some/page.js`), 404);
+});
+
+test('HEAD answers match the document wherever GET is', async () => {
+  await conforms('HEAD', '/api/login', alice.fetch('/api/login', { method: 'HEAD' }), 200);
+  await conforms('HEAD', '/api/login', fetch(`${server.baseUrl}/api/login`, { method: 'HEAD' }), 401);
+  await conforms('HEAD', '/api/messages', alice.fetch('/api/messages?limit=3', { method: 'HEAD' }), 200);
+  await conforms('HEAD', '/api/messages', alice.fetch('/api/messages?limit=0', { method: 'HEAD' }), 400);
+  await conforms('HEAD', '/api/events', bob.fetch('/api/events', { method: 'HEAD' }), 200);
+  await conforms('HEAD', '/api/health', fetch(`${server.baseUrl}/api/health`, { method: 'HEAD' }), 200);
+  await conforms('HEAD', '/metrics', fetch(`${server.baseUrl}/metrics`, { method: 'HEAD' }), 200);
+  await conforms('HEAD', '/', fetch(`${server.baseUrl}/`, { method: 'HEAD' }), 200);
+  await conforms('HEAD', '/favicon.svg', fetch(`${server.baseUrl}/favicon.svg`, { method: 'HEAD' }), 200);
+});
+
+test('a method a path does not list is the documented 405, with Allow naming exactly the listed ones', async () => {
+  const cases: Array<[string, string, string]> = [
+    ['PUT', '/api/messages', '/api/messages'],
+    ['PATCH', '/api/login', '/api/login'],
+    ['GET', '/api/messages/1', '/api/messages/{id}'],
+    ['POST', '/api/events', '/api/events'],
+    ['DELETE', '/api/health', '/api/health'],
+    ['POST', '/metrics', '/metrics'],
+    ['POST', '/', '/'],
+    ['PUT', '/favicon.svg', '/favicon.svg'],
+  ];
+  for (const [method, path, template] of cases) await conforms(method, template, alice.fetch(path, { method }), 405);
+  // OPTIONS is listed on /api paths: a preflight from an allowed origin, else 405.
+  await conforms('OPTIONS', '/api/messages', alice.fetch('/api/messages', { method: 'OPTIONS' }), 405);
+});
+
+test('a CORS preflight from an allowed origin matches the document', async (t) => {
+  const allowed = await start(t, { args: ['--memory', '--allow-origin', 'https://chat.example.com'] });
+  const preflight = (path: string) =>
+    fetch(`${allowed.baseUrl}${path}`, { method: 'OPTIONS', headers: { origin: 'https://chat.example.com', 'access-control-request-method': 'POST' } });
+  await conforms('OPTIONS', '/api/messages', preflight('/api/messages'), 204);
+  await conforms('OPTIONS', '/api/messages/{id}', preflight('/api/messages/7'), 204);
+  await conforms('OPTIONS', '/api/login', preflight('/api/login'), 204);
+  await conforms('OPTIONS', '/api/events', preflight('/api/events'), 204);
+});
+
+test('a body without a length is the documented 411', async () => {
+  const { text } = await rawRequest(server.httpPort, 'POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n');
+  await conforms('POST', '/api/login', responseOf(text), 411);
+  const sent = await rawRequest(server.httpPort, `POST /api/messages HTTP/1.1\r\nHost: x\r\nCookie: ${alice.cookie}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n`);
+  await conforms('POST', '/api/messages', responseOf(sent.text), 411);
+});
+
+test('broken requests answered before routing (400, 431, 408) match the document', { timeout: 30_000 }, async (t) => {
+  const garbage = await rawRequest(server.httpPort, 'GET / HTTP/9.9\r\n\r\n');
+  await conforms('GET', '/', responseOf(garbage.text), 400);
+  const huge = await rawRequest(server.httpPort, `GET /api/health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+  await conforms('GET', '/api/health', responseOf(huge.text), 431);
+  const own = await start(t, { args: ['--memory', '--request-timeout', '1'] });
+  const slow = await rawRequest(own.httpPort, 'POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 30\r\n\r\n{"user', 10_000);
+  await conforms('POST', '/api/login', responseOf(slow.text), 408);
+});
+
+test('a stream or long-poll over --max-clients is the documented 503, Retry-After included', async (t) => {
+  const full = await start(t, { args: ['--memory', '--max-clients', '1'] });
+  const erin = await login(full.baseUrl, 'erin');
+  const stream = await SseReader.open(erin);
+  await conforms('GET', '/api/events', erin.fetch('/api/events'), 503);
+  const last = ((await (await erin.fetch('/api/messages?limit=1')).json()) as { last: number }).last;
+  await conforms('GET', '/api/messages', erin.fetch(`/api/messages?last=${last}&wait=5`), 503);
+  await conforms('HEAD', '/api/messages', erin.fetch(`/api/messages?last=${last}&wait=5`, { method: 'HEAD' }), 503);
+  stream.close();
+});
+
+test('reset answers, and the reset and logout events, match the document', async (t) => {
+  const own = await start(t, { args: ['--memory'] });
+  const frank = await login(own.baseUrl, 'frank');
+  await frank.send('one');
+  const reset = await frank.fetch('/api/messages?last=999999');
+  assert.equal(((await reset.clone().json()) as { reset?: boolean }).reset, true);
+  await conforms('GET', '/api/messages', reset, 200);
+  const stream = await SseReader.open(frank, '/api/events?last=999999');
+  const event = await stream.next((e) => e.event === 'reset');
+  assert.deepEqual(spec.validate(JSON.parse(event.data), { $ref: '#/components/schemas/ResetEvent' }, 'reset event'), []);
+  const tcp = await RawClient.connect(own.tcpPort);
+  assert.equal((await tcp.request('resume', { token: decodeURIComponent(frank.cookie.split('=')[1]!) })).ok, true);
+  assert.equal((await tcp.request('logout')).ok, true);
+  const logout = await stream.next((e) => e.event === 'logout');
+  assert.deepEqual(spec.validate(JSON.parse(logout.data), { $ref: '#/components/schemas/LogoutEvent' }, 'logout event'), []);
+  tcp.close();
 });
 
 test('every documented error code is one the server uses (protocol/error-codes.ts)', async () => {

@@ -1,7 +1,7 @@
 // Helpers for the HTTP edge tests: log in and keep the cookie, read an SSE stream event by
 // event, and send raw bytes (fetch and new URL() would normalise the attack paths away).
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { TestContext } from 'node:test';
 import { startServer, type RunningServer, type ServerOptions } from '../helpers/server.js';
 
@@ -171,6 +171,17 @@ export class SseReader {
     }
   }
 
+  /** Resolves once a comment line (`: text`) has arrived. */
+  async comment(text: string, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.comments.includes(text)) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new Error(`no "${text}" comment within ${timeoutMs} ms; got ${JSON.stringify(this.comments)}`);
+      const isEnded = await Promise.race([this.#changed(remaining).then(() => false), this.ended.then(() => true)]);
+      if (isEnded && !this.comments.includes(text)) throw new Error(`the stream ended without a "${text}" comment`);
+    }
+  }
+
   /** Resolves once the server has sent everything up to and including `cursor` (as an id). */
   async reach(cursor: number, timeoutMs = 10_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
@@ -211,6 +222,44 @@ export function rawRequest(port: number, bytes: string | Buffer, timeoutMs = 500
       resolve({ text: Buffer.concat(chunks).toString('latin1'), closed: true });
     });
   });
+}
+
+/**
+ * A raw connection to GET `path` (HTTP/1.0, so the body is the event stream itself, not
+ * chunked) with the session cookie, resolved once the answer's first bytes arrived. The test
+ * then decides how it reads: `socket.pause()` for a client that never does.
+ */
+export async function openRawStream(port: number, cookie: string, path: string): Promise<{ socket: Socket; received: Buffer[] }> {
+  const socket = connect({ port, host: '127.0.0.1' });
+  socket.on('error', () => {});
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const received: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => received.push(chunk));
+  socket.write(`GET ${path} HTTP/1.0\r\nHost: x\r\nCookie: ${cookie}\r\nAccept: text/event-stream\r\n\r\n`);
+  await new Promise((resolve) => socket.once('data', resolve));
+  return { socket, received };
+}
+
+/** The events in the body of a raw HTTP/1.0 answer, parsed as EventSource would. */
+export async function eventsIn(raw: Buffer[]): Promise<SseEvent[]> {
+  const text = Buffer.concat(raw).toString('utf8');
+  const body = text.slice(text.indexOf('\r\n\r\n') + 4);
+  const reader = new SseReader(new Response(body), new AbortController());
+  await reader.ended;
+  return reader.events;
+}
+
+/** Parses a raw HTTP answer into a Response, so it can be checked like a fetched one. */
+export function responseOf(raw: string): Response {
+  const end = raw.indexOf('\r\n\r\n');
+  const [statusLine, ...lines] = raw.slice(0, end).split('\r\n');
+  const headers = new Headers();
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());
+  }
+  const status = statusOf(statusLine!);
+  return new Response(status === 204 || status === 304 ? null : raw.slice(end + 4), { status, headers });
 }
 
 /** The status code of a raw HTTP response. */

@@ -1,5 +1,6 @@
 // GET /api/health for load balancers: 200 when the store and its workers answer, 503 when they
-// do not or the server is shutting down (so a balancer drains it first).
+// do not or the server is shutting down (so a balancer drains it first). Every 503 carries
+// Retry-After (server/errors.ts).
 import { ApiError } from '../../errors.js';
 import type { Exchange } from '../exchange.js';
 import type { Edge } from '../edge.js';
@@ -11,10 +12,10 @@ const HEALTHY = '{"status":"ok"}';
 
 export async function getHealth(exchange: Exchange, edge: Edge): Promise<void> {
   if (edge.isShuttingDown) {
-    throw new ApiError('SHUTTING_DOWN', 'the server is shutting down', { retryAfter: 5 });
+    throw new ApiError('SHUTTING_DOWN', 'the server is shutting down');
   }
   if (!(await isHealthyWithin(edge, CHECK_TIMEOUT_MS))) {
-    throw new ApiError('UNAVAILABLE', 'the message store or its workers are not answering; see chat.log', { retryAfter: 5 });
+    throw new ApiError('UNAVAILABLE', 'the message store or its workers are not answering; see chat.log');
   }
   sendJson(exchange, 200, HEALTHY);
 }

@@ -12,7 +12,7 @@ export async function postLogin(exchange: Exchange, edge: Edge): Promise<void> {
   const session = await edge.chat.login(body.username);
   // Logging in again from the same browser replaces its session; the old token would
   // otherwise stay valid with nobody holding it.
-  if (previous !== undefined && previous !== session.token) await endSession(edge, previous);
+  if (previous !== undefined && previous !== session.token) await edge.chat.logout(previous);
   exchange.user = session.username;
   edge.metrics?.logins.inc({ transport: 'http' });
   edge.logger.info('login', { user: session.username, transport: 'http' });
@@ -36,12 +36,9 @@ export async function deleteLogin(exchange: Exchange, edge: Edge): Promise<void>
       exchange.user = session.username;
       edge.logger.info('logout', { user: session.username, transport: 'http' });
     }
-    await endSession(edge, token);
+    // The chat announces the end (chat.onSessionEnded), which ends the session's SSE streams
+    // and long-polls here and its connections on every other edge and node.
+    await edge.chat.logout(token);
   }
   sendNoContent(exchange, ['Set-Cookie', clearedSessionCookie(edge.config.secureCookies)]);
-}
-
-async function endSession(edge: Edge, token: string): Promise<void> {
-  await edge.chat.logout(token);
-  edge.feed.endSession(token);
 }

@@ -3,6 +3,7 @@
 // GET is the hot path (issue 6 polls it from 64 connections): the answer comes from the
 // per-cursor cache in change-answers.ts, and only a long-poll that has to wait allocates more
 // than the exchange.
+import { hashToken } from '../../chat/session-token.js';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_WAIT_SECONDS } from '../../../protocol/limits.js';
 import { ApiError } from '../../errors.js';
 import type { Exchange } from '../exchange.js';
@@ -13,8 +14,6 @@ import { sendJson, sendNoContent } from '../respond.js';
 import { requireSession } from '../session-cookie.js';
 
 const MESSAGE_PATH = '/api/messages/';
-/** Seconds a refused client is asked to wait (TOO_MANY_CONNECTIONS, SHUTTING_DOWN). */
-const RETRY_AFTER_SECONDS = 5;
 
 export async function getMessages(exchange: Exchange, edge: Edge): Promise<void> {
   const session = await requireSession(exchange, edge.chat);
@@ -44,11 +43,9 @@ export async function getMessages(exchange: Exchange, edge: Edge): Promise<void>
     return;
   }
   if (!hasRoomForClient(edge)) {
-    throw new ApiError('TOO_MANY_CONNECTIONS', `the server has its maximum of ${edge.config.maxClients} clients; try again shortly`, {
-      retryAfter: RETRY_AFTER_SECONDS,
-    });
+    throw new ApiError('TOO_MANY_CONNECTIONS', `the server has its maximum of ${edge.config.maxClients} clients; try again shortly`);
   }
-  new LongPoll(exchange, session.token, last, limit, edge).start(Math.round(wait * 1000));
+  new LongPoll(exchange, hashToken(session.token), last, limit, edge).start(Math.round(wait * 1000));
 }
 
 export async function postMessage(exchange: Exchange, edge: Edge): Promise<void> {
