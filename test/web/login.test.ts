@@ -69,19 +69,23 @@ test('the login page', async (t) => {
   });
 
   await t.test('a logout event on the stream returns to the login screen with the server’s reason', async () => {
-    const user = await openChat(browser, server.baseUrl, 'streamed out', { initScript: recordEventSources });
-    const { page } = user;
-    // What the server sends when this session ends elsewhere (docs/api.md, event: logout).
-    await page.evaluate(() => {
-      const sources = (window as unknown as { eventSources: EventSource[] }).eventSources;
-      const data = JSON.stringify({ reason: 'You logged out in another window.' });
-      sources.at(-1)!.dispatchEvent(new MessageEvent('logout', { data }));
+    const user = await openChat(browser, server.baseUrl, 'streamed out');
+    const { page, context } = user;
+    // The same session ended from outside the page (curl, another device with the cookie):
+    // the server ends the page's event stream with a logout event naming the reason.
+    const [cookie] = await context.cookies();
+    assert.ok(cookie, 'the page has its session cookie');
+    const logout = await fetch(`${server.baseUrl}/api/login`, {
+      method: 'DELETE',
+      headers: { cookie: `${cookie.name}=${cookie.value}`, origin: server.baseUrl },
     });
+    assert.equal(logout.status, 204);
     await page.getByLabel('Your name').waitFor();
-    assert.equal(await page.locator('.login .notice').textContent(), 'You logged out in another window.');
+    // The server's sentence (server/http/sse-stream.ts), not the page's own words for a bare 401.
+    assert.equal(await page.locator('.login .notice').textContent(), 'Your session ended (logged out); log in again.');
     await page.screenshot({ path: screenshotPath('light-wide-login-session-ended'), animations: 'disabled' });
     assertNoProblems(user);
-    await user.context.close();
+    await context.close();
   });
 
   await t.test('a reload keeps the session, and log-out ends it for good', async () => {
@@ -111,17 +115,4 @@ test('the login page', async (t) => {
 
 function focusedId(page: import('playwright-core').Page): Promise<string | undefined> {
   return page.evaluate(() => document.activeElement?.id);
-}
-
-/** Runs in the page before its scripts: keeps every EventSource it opens, for the test to reach. */
-function recordEventSources(): void {
-  const sources: EventSource[] = [];
-  (window as unknown as { eventSources: EventSource[] }).eventSources = sources;
-  const Original = window.EventSource;
-  window.EventSource = class extends Original {
-    constructor(url: string | URL, init?: EventSourceInit) {
-      super(url, init);
-      sources.push(this);
-    }
-  };
 }

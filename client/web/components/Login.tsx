@@ -45,7 +45,7 @@ export function Login({ notice, onLoggedIn }: Props) {
         <p class="lead">Pick a name to join the conversation.</p>
         {notice && (
           <p class="notice" role="status">
-            {notice}
+            {asSentence(notice)}
           </p>
         )}
         <label for="username">Your name</label>
