@@ -106,7 +106,8 @@ export function tail(
       if (state.kind !== 'offline') return;
       if (!session.hasBeenOnline) return finish(fail(io, state.error));
       const seconds = Math.ceil((state.retryAt - Date.now()) / 1000);
-      io.stderr.write(`parley-desktop: ${state.error.message}; reconnecting in ${seconds}s\n`);
+      const why = state.isRestarting ? 'the server is restarting' : state.error.message;
+      io.stderr.write(`parley-desktop: ${why}; reconnecting in ${seconds}s\n`);
     });
     signal.addEventListener('abort', () => finish(0), { once: true });
     session.start();

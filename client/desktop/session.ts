@@ -23,6 +23,10 @@
 // ids we already hold, so the session starts over: a `reset` event with the newest page, and a
 // new subscription right after that page. Sends still queued stay queued.
 //
+// A new history may also have grown past our cursor by the time we are back, and then no
+// cursor rule can tell. So before subscribing again the session asks for the newest message
+// it passed on, by id: a different author or time under the same id means another history.
+//
 // Sends once: each queued send has a clientId made when it was typed. A send whose reply was
 // lost with the connection is sent again with the same clientId, and the server answers with
 // the original message (duplicate: true) instead of storing it twice. Sends go one at a time,
@@ -118,6 +122,8 @@ export class Session extends EventEmitter<SessionEvents> {
   #username: string | undefined;
   #token: string | undefined;
   #last: number | undefined;
+  /** The newest message passed on, to recognise the same history after a reconnect. */
+  #newest: Pick<ChatMessage, 'id' | 'user' | 'time'> | undefined;
   #attempt = 0;
   #retryAfterMs: number | undefined;
   /** When the server last said goodbye (epoch ms). */
@@ -284,9 +290,14 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.#last === undefined && backlog > 0) {
       const page = await connection.request('history', { limit: backlog });
       this.#last = page.last;
-      this.emit('reset', page.messages, 'load');
+      this.#reset(page.messages, 'load');
     }
     const from = this.#last;
+    if (from !== undefined && (await this.#isAnotherHistory(connection, from))) {
+      await this.#startOver(connection, from, 'restarted');
+      this.#following = connection;
+      return;
+    }
     const reply = await connection.request('subscribe', from === undefined ? {} : { last: from });
     if (from !== undefined && reply.last < from) await this.#startOver(connection, from, 'restarted');
     else if (from !== undefined && reply.missed) await this.#startOver(connection, from, 'gap');
@@ -305,11 +316,32 @@ export class Session extends EventEmitter<SessionEvents> {
     // An older server answers `missed` with our own cursor as `last`; its newest cursor, now
     // below ours, still shows that its history began again.
     this.#last = page.last;
-    this.emit('reset', page.messages, page.last < from ? 'restarted' : reason);
+    this.#reset(page.messages, page.last < from ? 'restarted' : reason);
     // A new subscription right after the page. It replaces the one made with the old cursor,
     // which an older server would hold back until its counter passed that cursor.
     const reply = await connection.request('subscribe', { last: page.last });
     this.#last = Math.max(this.#last, reply.last);
+  }
+
+  /**
+   * True when the server's history is not the one our cursor `from` came from: its newest
+   * cursor is below ours, or the newest message we passed on has another author or time under
+   * its id. When that message is gone (deleted since) nothing can be told, and the cursor rules
+   * of the subscription decide.
+   */
+  async #isAnotherHistory(connection: Connection, from: number): Promise<boolean> {
+    const newest = this.#newest;
+    if (!newest) return false;
+    const page = await connection.request('history', { before: newest.id + 1, limit: 1 });
+    if (page.last < from) return true;
+    const same = page.messages[0];
+    return same !== undefined && same.id === newest.id && (same.user !== newest.user || same.time !== newest.time);
+  }
+
+  #reset(messages: ChatMessage[], reason: ResetReason): void {
+    const newest = messages.at(-1);
+    this.#newest = newest && { id: newest.id, user: newest.user, time: newest.time };
+    this.emit('reset', messages, reason);
   }
 
   async #identify(connection: Connection): Promise<void> {
@@ -388,8 +420,11 @@ export class Session extends EventEmitter<SessionEvents> {
   #applyChange(push: ChangePush): void {
     if (this.#last !== undefined && push.cursor <= this.#last) return;
     this.#last = push.cursor;
-    if (push.event === 'message') this.emit('message', push.message, push.cursor);
-    else this.emit('delete', push.id, push.cursor);
+    if (push.event === 'message') {
+      const { id, user, time } = push.message;
+      this.#newest = { id, user, time };
+      this.emit('message', push.message, push.cursor);
+    } else this.emit('delete', push.id, push.cursor);
   }
 
   #lost(connection: Connection, error: ParleyError | undefined): void {
