@@ -259,7 +259,10 @@ export class ChatScreen {
         const id = this.#pane.selectedId;
         return id === undefined ? undefined : this.#askDelete(id);
       }
-      case 'TAB': case 'ESCAPE':
+      case 'ESCAPE':
+        this.#notice = undefined;
+        return this.#backToComposer();
+      case 'TAB':
         return this.#backToComposer();
       case 'ENTER': case 'KP_ENTER':
         this.#backToComposer();
