@@ -145,11 +145,15 @@ test('the terminal client logs in, chats live with HTTP, deletes its own message
 
   await t.test('scrolls back with PageUp and returns with PageDown', async () => {
     const bobSays = await httpUser(server, 'bob');
-    for (let i = 1; i <= 40; i++) await bobSays(`filler ${i}`);
-    await pane.waitFor('filler 40');
+    for (let i = 1; i <= 60; i++) await bobSays(`filler ${i}`);
+    const before = await pane.waitFor('filler 60');
+    const topBefore = before.split('\n')[1]!;
     pane.keys('PPage');
     const back = await pane.waitFor('↓ more below');
-    assert.ok(!back.includes('filler 40') && back.includes('filler 12'), 'a page up shows the page before');
+    assert.ok(!back.includes('filler 60') && back.includes('filler 12'), 'a page up shows the page before');
+    const lines = back.split('\n');
+    const mark = lines.findIndex((line) => line.includes('↓ more below'));
+    assert.equal(lines[mark - 1], topBefore, 'the top line of the last page is kept as the bottom line of this one');
     await bobSays('while scrolled');
     const reading = await pane.waitFor('↓ 1 new message');
     assert.ok(reading.includes('filler 12') && !reading.includes('while scrolled'), 'a new message does not move what is being read');
@@ -230,6 +234,12 @@ test('the terminal client takes pastes whole, leaves typing after a click alone,
     assert.match(back, /bob │ filler 26$/m, 'three rows up per notch, one row under the mark');
     pane.bytes(mouse(WHEEL_DOWN, 10, 10));
     await pane.waitFor((screen) => /bob │ filler 30$/m.test(screen) && !screen.includes('↓'));
+    pane.bytes(mouse(WHEEL_UP, 10, 10) + mouse(WHEEL_UP, 10, 10));
+    await pane.waitFor('↓ more below · Enter to jump');
+    pane.keys('Tab'); // select mode: Enter there jumps too, as the mark says
+    await pane.waitFor('↑↓ move · Del delete · Esc back');
+    pane.keys('Enter');
+    await pane.waitFor((screen) => /bob │ filler 30$/m.test(screen) && !screen.includes('↓') && screen.includes('Tab select'));
   });
 
   await t.test('while the server is away, the answer to a delete shows in full at 80 columns', async () => {
