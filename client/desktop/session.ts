@@ -287,14 +287,16 @@ export class Session extends EventEmitter<SessionEvents> {
   /** Loads the newest page (first time) or replays from our cursor, then goes live. */
   async #follow(connection: Connection): Promise<void> {
     const backlog = this.#options.backlog ?? DEFAULT_PAGE_SIZE;
-    if (this.#last === undefined && backlog > 0) {
+    const before = this.#last;
+    if (before === undefined && backlog > 0) {
       const page = await connection.request('history', { limit: backlog });
       this.#last = page.last;
       this.#reset(page.messages, 'load');
     }
     const from = this.#last;
-    if (from !== undefined && (await this.#isAnotherHistory(connection, from))) {
-      await this.#startOver(connection, from, 'restarted');
+    // A cursor from an earlier connection may belong to another history; one just loaded cannot.
+    if (before !== undefined && (await this.#isAnotherHistory(connection, before))) {
+      await this.#startOver(connection, before, 'restarted');
       this.#following = connection;
       return;
     }
