@@ -290,14 +290,15 @@ export class ChatScreen {
     if (name === 'y' || name === 'Y') return this.#exit();
     this.#focus = this.#focusBeforeQuit === 'confirm' ? 'select' : this.#focusBeforeQuit;
     if (['n', 'N', 'ESCAPE', 'ENTER', 'KP_ENTER'].includes(name)) return;
-    if (this.#focus === 'login') this.#editKey(name, isCharacter);
-    else this.#selectKey(name, isCharacter);
+    if (this.#focus === 'select') this.#selectKey(name, isCharacter);
+    else this.#editKey(name, isCharacter);
   }
 
   #askQuit(): void {
     const unsent = this.#session.queued.length;
     if (unsent === 0 || this.#focus === 'quit') return this.#exit();
     this.#focusBeforeQuit = this.#focus;
+    this.#confirmId = undefined; // a delete question being answered is dropped
     this.#focus = 'quit';
     this.#notice = undefined;
   }
