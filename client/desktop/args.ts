@@ -36,8 +36,9 @@ Options:
                    (the server lets only logged-in users read: these need --user too)
   -h, --help       show this help
 
-Keys (full-screen mode): Enter send, Up/Down recall, Tab select messages, Delete delete
-the selected message, PageUp/PageDown or the mouse wheel scroll, Ctrl-C quit.
+Keys (full-screen mode): Enter send, Alt-Enter new line, Up/Down recall, Tab select
+messages, Delete delete the selected message (after y/n), Esc back, PageUp/PageDown or the
+mouse wheel scroll, Ctrl-C quit. The mouse is captured: Shift+drag selects text.
 Exit status: 0 done, 1 the server or the network failed, 2 wrong options.`;
 
 export function parseOptions(argv: string[]): ParsedArgs {

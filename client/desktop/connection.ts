@@ -22,6 +22,15 @@ import { parseServerFrame } from './server-frames.js';
 
 export const DEFAULT_HOST = 'localhost';
 export const DEFAULT_PORT = 8783;
+/** Parley's HTTP port by default: the port people most often give by mistake. */
+const DEFAULT_HTTP_PORT = 8784;
+/**
+ * Sent as soon as the socket opens. A Parley server answers it after its hello, and the reply
+ * is dropped (no request has id 0). An HTTP server says nothing until it reads a request, so
+ * without this line the client would wait out the whole connect timeout; this line makes it
+ * answer "HTTP/1.1 400" at once, and the client can say which port to use instead.
+ */
+const PROBE = encodeFrame({ id: 0, op: 'ping' });
 const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
@@ -31,6 +40,7 @@ export type RequestParams<Op extends Operation> = Omit<Extract<Request, { op: Op
 export type HelloPush = Extract<Push, { event: 'hello' }>;
 export type ChangePush = Extract<Push, { event: 'message' | 'delete' }>;
 export type GoodbyePush = Extract<Push, { event: 'goodbye' }>;
+export type SessionEndedPush = Extract<Push, { event: 'session-ended' }>;
 
 export interface ConnectionOptions {
   host?: string;
@@ -46,6 +56,8 @@ export interface ConnectionEvents {
   change: [push: ChangePush];
   /** The server is about to close (shutdown or restart). */
   goodbye: [push: GoodbyePush];
+  /** The login this connection used ended (a logout elsewhere); the connection stays open. */
+  sessionEnded: [push: SessionEndedPush];
   /** An error frame not tied to a request (id null), e.g. IDLE_TIMEOUT before a close. */
   serverError: [error: ParleyError];
   /** The socket closed; `error` says why when it was not our own close(). */
@@ -79,6 +91,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
       const socket = connect({ host, port });
+      socket.write(PROBE);
       const decoder = new FrameDecoder(MAX_FRAME_BYTES);
       const fail = (error: ParleyError) => {
         clearTimeout(timer);
@@ -92,6 +105,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       const onError = (error: Error) => fail(new ParleyError('UNREACHABLE', describeSocketError(error, host, port)));
       const onClose = () => fail(new ParleyError('UNREACHABLE', `${host}:${port} closed the connection before saying hello`));
       const onData = (chunk: Buffer) => {
+        if (decoder.pendingBytes === 0 && chunk.subarray(0, 5).toString('latin1') === 'HTTP/') {
+          return fail(new ParleyError('BAD_FRAME', wrongPortMessage(host, port)));
+        }
         const decoded = decoder.push(chunk);
         if (!decoded.ok) return fail(new ParleyError('BAD_FRAME', `${host}:${port} does not look like a Parley server`));
         if (decoded.frames.length === 0) return;
@@ -195,6 +211,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       if (frame === undefined) continue;
       if ('event' in frame) {
         if (frame.event === 'message' || frame.event === 'delete') this.emit('change', frame);
+        else if (frame.event === 'session-ended') this.emit('sessionEnded', frame);
         else if (frame.event === 'goodbye') {
           this.#farewell = new ParleyError('SHUTTING_DOWN', `server said goodbye: ${frame.reason}`, frame.retryAfter);
           this.emit('goodbye', frame);
@@ -239,4 +256,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }
     this.emit('close', error);
   }
+}
+
+function wrongPortMessage(host: string, port: number): string {
+  if (port === DEFAULT_HTTP_PORT) return `${port} is Parley's HTTP port; the chat protocol is on ${DEFAULT_PORT}`;
+  return `${host}:${port} answers in HTTP, not in Parley's chat protocol; use the server's TCP port (${DEFAULT_PORT} by default)`;
 }

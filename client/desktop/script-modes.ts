@@ -74,11 +74,31 @@ export function tail(
       session.close();
       resolve(code);
     };
-    session.on('reset', (messages) => {
-      for (const message of messages) print({ event: 'message', cursor: message.id, message });
+    // The newest cursor printed: a page after a reconnect prints only what is past it, so a
+    // reader piping this into something else never gets a line twice.
+    let printed = 0;
+    session.on('reset', (messages, reason) => {
+      if (reason === 'restarted') {
+        // Ids start again from 1 in the new history: everything in it is news.
+        printed = 0;
+        io.stderr.write("parley-desktop: the server's history started over; following the new one\n");
+      } else if (reason === 'gap') {
+        io.stderr.write('parley-desktop: some changes from while the connection was down are no longer kept\n');
+      }
+      for (const message of messages) {
+        if (message.id <= printed) continue;
+        print({ event: 'message', cursor: message.id, message });
+        printed = message.id;
+      }
     });
-    session.on('message', (message, cursor) => print({ event: 'message', cursor, message }));
-    session.on('delete', (id, cursor) => print({ event: 'delete', cursor, id }));
+    session.on('message', (message, cursor) => {
+      print({ event: 'message', cursor, message });
+      printed = cursor;
+    });
+    session.on('delete', (id, cursor) => {
+      print({ event: 'delete', cursor, id });
+      printed = cursor;
+    });
     session.on('problem', (error) => io.stderr.write(`parley-desktop: ${error.message}\n`));
     // The name was refused (the problem says why): nothing to follow without a login.
     session.on('identity', (name) => name === undefined && finish(1));
@@ -86,7 +106,8 @@ export function tail(
       if (state.kind !== 'offline') return;
       if (!session.hasBeenOnline) return finish(fail(io, state.error));
       const seconds = Math.ceil((state.retryAt - Date.now()) / 1000);
-      io.stderr.write(`parley-desktop: ${state.error.message}; reconnecting in ${seconds}s\n`);
+      const why = state.isRestarting ? 'the server is restarting' : state.error.message;
+      io.stderr.write(`parley-desktop: ${why}; reconnecting in ${seconds}s\n`);
     });
     signal.addEventListener('abort', () => finish(0), { once: true });
     session.start();

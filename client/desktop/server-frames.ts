@@ -11,7 +11,7 @@ export type ParsedFrame =
   | { ok: true; frame: undefined }
   | { ok: false; message: string };
 
-const KNOWN_EVENTS: ReadonlySet<string> = new Set<Push['event']>(['hello', 'message', 'delete', 'goodbye']);
+const KNOWN_EVENTS: ReadonlySet<string> = new Set<Push['event']>(['hello', 'message', 'delete', 'goodbye', 'session-ended']);
 
 type Fields = Record<string, unknown>;
 
@@ -56,6 +56,7 @@ function parsePush(value: Fields): Push | undefined {
     case 'delete':
       return isCursor(value.cursor) && isCursor(value.id) ? (value as Push) : undefined;
     case 'goodbye':
+    case 'session-ended':
       return typeof value.reason === 'string' ? (value as Push) : undefined;
     default:
       return undefined;

@@ -16,6 +16,17 @@
 // keeps the last one it passed on, subscribes from it after a reconnect (the server replays
 // what was missed first), and drops any change at or below it.
 //
+// Unless the server cannot continue from that cursor: it no longer keeps what came after it
+// (`missed`), or its history began again (a --memory restart, a wiped data folder: its counter
+// is back below our cursor, so it answers with a lower `last`, or `missed`, or a history page
+// with `reset`). Merging would then keep messages that no longer exist and drop new ones whose
+// ids we already hold, so the session starts over: a `reset` event with the newest page, and a
+// new subscription right after that page. Sends still queued stay queued.
+//
+// A new history may also have grown past our cursor by the time we are back, and then no
+// cursor rule can tell. So before subscribing again the session asks for the newest message
+// it passed on, by id: a different author or time under the same id means another history.
+//
 // Sends once: each queued send has a clientId made when it was typed. A send whose reply was
 // lost with the connection is sent again with the same clientId, and the server answers with
 // the original message (duplicate: true) instead of storing it twice. Sends go one at a time,
@@ -38,13 +49,25 @@ import {
 import { ParleyError, toParleyError } from './errors.js';
 
 const DEFAULT_KEEPALIVE_MS = 15_000;
+/** How long after a goodbye failed reconnects still count as "the server is restarting". */
+const RESTART_GRACE_MS = 60_000;
 
 export type SessionState =
   | { kind: 'connecting'; attempt: number }
   | { kind: 'online' }
-  /** Waiting until `retryAt` (epoch ms) before the next attempt. */
-  | { kind: 'offline'; error: ParleyError; retryAt: number; attempt: number }
+  /**
+   * Waiting until `retryAt` (epoch ms) before the next attempt. `isRestarting`: the server said
+   * goodbye a short while ago, so the failures since are most likely just its restart.
+   */
+  | { kind: 'offline'; error: ParleyError; retryAt: number; attempt: number; isRestarting: boolean }
   | { kind: 'closed' };
+
+/**
+ * Why a `reset` replaces everything shown: the first page (`load`); the server no longer keeps
+ * all that happened while we were away (`gap`); the server's history began again (`restarted`),
+ * so ids we showed before may now name other messages.
+ */
+export type ResetReason = 'load' | 'gap' | 'restarted';
 
 export interface SessionOptions extends ConnectionOptions {
   /** Log in as this user on connect; without it the session reads only until login(). */
@@ -58,11 +81,11 @@ export interface SessionOptions extends ConnectionOptions {
 
 export interface SessionEvents {
   state: [state: SessionState];
-  /** Replace everything shown with these messages (first load, or after a gap). */
-  reset: [messages: ChatMessage[]];
+  /** Replace everything shown with these messages (the newest page, oldest first). */
+  reset: [messages: ChatMessage[], reason: ResetReason];
   message: [message: ChatMessage, cursor: number];
   delete: [id: number, cursor: number];
-  /** Logged in (a name) or not (undefined). */
+  /** Logged in (a name) or not (undefined: refused, or the session ended elsewhere). */
   identity: [username: string | undefined];
   /** The list of sends not yet acknowledged changed. */
   queue: [];
@@ -80,6 +103,11 @@ interface Outgoing extends QueuedSend {
   reject: (error: ParleyError) => void;
 }
 
+interface WaitingLogin {
+  resolve: (username: string) => void;
+  reject: (error: ParleyError) => void;
+}
+
 /** Errors after which a send is worth retrying on the next connection rather than dropping. */
 const RETRYABLE = new Set(['DISCONNECTED', 'TIMEOUT', 'SHUTTING_DOWN', 'UNAVAILABLE', 'NOT_LOGGED_IN']);
 
@@ -94,9 +122,15 @@ export class Session extends EventEmitter<SessionEvents> {
   #username: string | undefined;
   #token: string | undefined;
   #last: number | undefined;
+  /** The newest message passed on, to recognise the same history after a reconnect. */
+  #newest: Pick<ChatMessage, 'id' | 'user' | 'time'> | undefined;
   #attempt = 0;
   #retryAfterMs: number | undefined;
+  /** When the server last said goodbye (epoch ms). */
+  #goodbyeAt = 0;
   #hasBeenOnline = false;
+  /** A login() made while offline, settled once a connection logs in with that name. */
+  #waitingLogin: WaitingLogin | undefined;
   #queue: Outgoing[] = [];
   #isPumping = false;
   #timers = new Set<NodeJS.Timeout>();
@@ -144,18 +178,23 @@ export class Session extends EventEmitter<SessionEvents> {
     void this.#connect();
   }
 
-  /** Logs in on the live connection; later reconnects resume this login. */
+  /**
+   * Logs in; later reconnects resume this login. Offline (or still connecting), the name is
+   * kept and used as soon as a connection is up: the promise settles then, and messages sent
+   * meanwhile are queued under that name.
+   */
   async login(username: string): Promise<string> {
     const check = checkUsername(username);
     if (!check.ok) throw new ParleyError('INVALID_USERNAME', check.message);
-    const connection = this.#requireOnline();
-    const reply = await connection.request('login', { username: check.username });
-    this.#username = reply.username;
-    this.#token = reply.token;
-    if (this.#following !== connection) await this.#follow(connection);
-    this.emit('identity', reply.username);
-    void this.#pump();
-    return reply.username;
+    if (this.#state.kind === 'closed') throw new ParleyError('DISCONNECTED', 'the session is closed');
+    const connection = this.#connection;
+    if (!connection || this.#state.kind !== 'online') {
+      this.#username = check.username;
+      this.#token = undefined;
+      this.#waitingLogin?.reject(new ParleyError('INVALID_USERNAME', `replaced by the name ${check.username}`));
+      return new Promise((resolve, reject) => (this.#waitingLogin = { resolve, reject }));
+    }
+    return this.#logInOn(connection, check.username);
   }
 
   /**
@@ -176,9 +215,17 @@ export class Session extends EventEmitter<SessionEvents> {
     await this.#requireOnline().request('delete', { messageId });
   }
 
-  /** A page of older messages, for scrolling back. */
-  history(params: RequestParams<'history'>): Promise<ReplyBodies['history']> {
-    return this.#requireOnline().request('history', params);
+  /**
+   * A page of older messages, for scrolling back. If the answer shows the server's history
+   * began again, the session starts over first (a `reset` event) and the page comes back empty:
+   * its messages belong to the new history, not below what was shown.
+   */
+  async history(params: RequestParams<'history'>): Promise<ReplyBodies['history']> {
+    const connection = this.#requireOnline();
+    const page = await connection.request('history', params);
+    if (!page.reset) return page;
+    await this.#startOver(connection, this.#last ?? 0, 'gap');
+    return { messages: [], deleted: [], last: this.#last ?? page.last };
   }
 
   /** Stops for good; sends still queued reject with DISCONNECTED. */
@@ -191,6 +238,8 @@ export class Session extends EventEmitter<SessionEvents> {
     connection?.close();
     const error = new ParleyError('DISCONNECTED', 'the client closed before this message was sent');
     for (const item of this.#queue.splice(0)) item.reject(error);
+    this.#waitingLogin?.reject(new ParleyError('DISCONNECTED', 'the client closed before logging in'));
+    this.#waitingLogin = undefined;
     this.#setState({ kind: 'closed' });
   }
 
@@ -209,9 +258,12 @@ export class Session extends EventEmitter<SessionEvents> {
     }
     if (connection.isClosed || this.#isClosed()) return;
     this.#attempt = 0;
+    this.#goodbyeAt = 0;
     this.#hasBeenOnline = true;
     this.#setState({ kind: 'online' });
     this.#keepAlive(connection);
+    // A name given while this connection was being prepared has not been used yet.
+    if (this.#token === undefined && this.#username !== undefined) void this.#logInWaiting(connection, this.#username);
     void this.#pump();
   }
 
@@ -219,8 +271,10 @@ export class Session extends EventEmitter<SessionEvents> {
   async #prepare(connection: Connection): Promise<void> {
     connection.on('change', (push) => this.#applyChange(push));
     connection.on('goodbye', (push) => {
+      this.#goodbyeAt = Date.now();
       if (push.retryAfter !== undefined) this.#retryAfterMs = push.retryAfter * 1000;
     });
+    connection.on('sessionEnded', (push) => this.#sessionEnded(push.reason));
     connection.on('close', (error) => this.#lost(connection, error));
     await this.#identify(connection);
     // Reading needs a login too; without one the feed starts when login() succeeds.
@@ -233,21 +287,63 @@ export class Session extends EventEmitter<SessionEvents> {
   /** Loads the newest page (first time) or replays from our cursor, then goes live. */
   async #follow(connection: Connection): Promise<void> {
     const backlog = this.#options.backlog ?? DEFAULT_PAGE_SIZE;
-    if (this.#last === undefined && backlog > 0) {
+    const before = this.#last;
+    if (before === undefined && backlog > 0) {
       const page = await connection.request('history', { limit: backlog });
       this.#last = page.last;
-      this.emit('reset', page.messages);
+      this.#reset(page.messages, 'load');
     }
-    const reply = await connection.request('subscribe', this.#last === undefined ? {} : { last: this.#last });
-    if (reply.missed && backlog > 0) {
-      // The server no longer keeps everything after our cursor: what it replayed is not the
-      // whole story, so start over from its newest page.
-      const page = await connection.request('history', { limit: backlog });
-      this.emit('reset', page.messages);
-      this.emit('problem', new ParleyError('NOT_FOUND', 'some messages from while you were away are no longer kept'));
+    const from = this.#last;
+    // A cursor from an earlier connection may belong to another history; one just loaded cannot.
+    if (before !== undefined && (await this.#isAnotherHistory(connection, before))) {
+      await this.#startOver(connection, before, 'restarted');
+      this.#following = connection;
+      return;
     }
-    this.#last = Math.max(this.#last ?? 0, reply.last);
+    const reply = await connection.request('subscribe', from === undefined ? {} : { last: from });
+    if (from !== undefined && reply.last < from) await this.#startOver(connection, from, 'restarted');
+    else if (from !== undefined && reply.missed) await this.#startOver(connection, from, 'gap');
+    else this.#last = Math.max(from ?? 0, reply.last);
     this.#following = connection;
+  }
+
+  /**
+   * Our cursor `from` is one the server cannot continue from: show its newest page instead and
+   * follow from there. Pushes that arrive meanwhile are at or below our old cursor (dropped) or
+   * come again in the page or in the new subscription's replay.
+   */
+  async #startOver(connection: Connection, from: number, reason: Exclude<ResetReason, 'load'>): Promise<void> {
+    const limit = this.#options.backlog || DEFAULT_PAGE_SIZE;
+    const page = await connection.request('history', { limit });
+    // An older server answers `missed` with our own cursor as `last`; its newest cursor, now
+    // below ours, still shows that its history began again.
+    this.#last = page.last;
+    this.#reset(page.messages, page.last < from ? 'restarted' : reason);
+    // A new subscription right after the page. It replaces the one made with the old cursor,
+    // which an older server would hold back until its counter passed that cursor.
+    const reply = await connection.request('subscribe', { last: page.last });
+    this.#last = Math.max(this.#last, reply.last);
+  }
+
+  /**
+   * True when the server's history is not the one our cursor `from` came from: its newest
+   * cursor is below ours, or the newest message we passed on has another author or time under
+   * its id. When that message is gone (deleted since) nothing can be told, and the cursor rules
+   * of the subscription decide.
+   */
+  async #isAnotherHistory(connection: Connection, from: number): Promise<boolean> {
+    const newest = this.#newest;
+    if (!newest) return false;
+    const page = await connection.request('history', { before: newest.id + 1, limit: 1 });
+    if (page.last < from) return true;
+    const same = page.messages[0];
+    return same !== undefined && same.id === newest.id && (same.user !== newest.user || same.time !== newest.time);
+  }
+
+  #reset(messages: ChatMessage[], reason: ResetReason): void {
+    const newest = messages.at(-1);
+    this.#newest = newest && { id: newest.id, user: newest.user, time: newest.time };
+    this.emit('reset', messages, reason);
   }
 
   async #identify(connection: Connection): Promise<void> {
@@ -264,23 +360,73 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.#username === undefined) return;
     try {
       const reply = await connection.request('login', { username: this.#username });
-      this.#username = reply.username;
-      this.#token = reply.token;
-      this.emit('identity', reply.username);
+      this.#loggedIn(reply.username, reply.token);
     } catch (error) {
       if (!(error instanceof ParleyError) || error.code !== 'INVALID_USERNAME') throw error;
-      // Retrying the same name cannot help; go on reading and let the user pick another.
-      this.#username = undefined;
-      this.emit('identity', undefined);
-      this.emit('problem', error);
+      this.#refused(error);
     }
+  }
+
+  async #logInOn(connection: Connection, username: string): Promise<string> {
+    const reply = await connection.request('login', { username });
+    this.#loggedIn(reply.username, reply.token);
+    if (this.#following !== connection) await this.#follow(connection);
+    void this.#pump();
+    return reply.username;
+  }
+
+  /** Uses the name a login() left while offline, on a connection that is up. */
+  async #logInWaiting(connection: Connection, username: string): Promise<void> {
+    try {
+      await this.#logInOn(connection, username);
+    } catch (error) {
+      const reason = toParleyError(error);
+      if (reason.code === 'INVALID_USERNAME') this.#refused(reason);
+      // Anything else lost the connection: the next one logs in with the name.
+    }
+  }
+
+  #loggedIn(username: string, token: string): void {
+    this.#username = username;
+    this.#token = token;
+    this.emit('identity', username);
+    const waiting = this.#waitingLogin;
+    this.#waitingLogin = undefined;
+    waiting?.resolve(username);
+  }
+
+  /** The server refused the name: retrying it cannot help; go on reading, let the user pick another. */
+  #refused(error: ParleyError): void {
+    this.#username = undefined;
+    this.emit('identity', undefined);
+    const waiting = this.#waitingLogin;
+    this.#waitingLogin = undefined;
+    if (waiting) waiting.reject(error);
+    else this.emit('problem', error);
+  }
+
+  /**
+   * The server ended our login (a logout in another window or on another node). The token is
+   * dead, and logging in again under the same name on the next reconnect would undo the logout,
+   * so both are forgotten; the connection stays, and queued sends wait for the next login.
+   */
+  #sessionEnded(reason: string): void {
+    if (this.#token === undefined) return;
+    this.#token = undefined;
+    this.#username = undefined;
+    this.#following = undefined;
+    this.emit('identity', undefined);
+    this.emit('problem', new ParleyError('NOT_LOGGED_IN', `logged out: ${reason}`));
   }
 
   #applyChange(push: ChangePush): void {
     if (this.#last !== undefined && push.cursor <= this.#last) return;
     this.#last = push.cursor;
-    if (push.event === 'message') this.emit('message', push.message, push.cursor);
-    else this.emit('delete', push.id, push.cursor);
+    if (push.event === 'message') {
+      const { id, user, time } = push.message;
+      this.#newest = { id, user, time };
+      this.emit('message', push.message, push.cursor);
+    } else this.emit('delete', push.id, push.cursor);
   }
 
   #lost(connection: Connection, error: ParleyError | undefined): void {
@@ -294,7 +440,8 @@ export class Session extends EventEmitter<SessionEvents> {
     const delay = this.#retryAfterMs ?? backoffDelay(Math.max(1, this.#attempt), this.#options.backoff ?? DEFAULT_BACKOFF);
     this.#retryAfterMs = undefined;
     this.#later(delay, () => void this.#connect());
-    this.#setState({ kind: 'offline', error, retryAt: Date.now() + delay, attempt: this.#attempt });
+    const isRestarting = this.#goodbyeAt > 0 && Date.now() - this.#goodbyeAt < RESTART_GRACE_MS;
+    this.#setState({ kind: 'offline', error, retryAt: Date.now() + delay, attempt: this.#attempt, isRestarting });
   }
 
   #keepAlive(connection: Connection): void {
@@ -332,6 +479,8 @@ export class Session extends EventEmitter<SessionEvents> {
             this.#later((error.retryAfter ?? 1) * 1000, () => void this.#pump());
             return;
           }
+          // The login ended while this send was on its way: it waits for the next login.
+          if (error.code === 'NOT_LOGGED_IN' && this.#token === undefined) return;
           if (RETRYABLE.has(error.code)) {
             // Kept at the head of the queue; the next connection sends it again, same clientId.
             if (!connection.isClosed) connection.close(error);
@@ -349,7 +498,7 @@ export class Session extends EventEmitter<SessionEvents> {
 
   #requireOnline(): Connection {
     if (this.#connection && this.#state.kind === 'online') return this.#connection;
-    throw new ParleyError('DISCONNECTED', `not connected to ${this.host}:${this.port} right now; try again once reconnected`);
+    throw new ParleyError('DISCONNECTED', 'not connected right now; try again once reconnected');
   }
 
   /** A method, not an inline check, because close() may run while #connect awaits. */

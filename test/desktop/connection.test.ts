@@ -12,7 +12,7 @@ import type { ChatMessage } from '../../protocol/message.js';
 import { backoffDelay } from '../../client/desktop/backoff.js';
 import { Connection, type ChangePush } from '../../client/desktop/connection.js';
 import { ParleyError } from '../../client/desktop/errors.js';
-import { Session, type SessionState } from '../../client/desktop/session.js';
+import { Session, type ResetReason, type SessionState } from '../../client/desktop/session.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 
 async function serve(t: { after: (fn: () => Promise<unknown>) => void }): Promise<RunningServer> {
@@ -252,11 +252,18 @@ test('backoff grows exponentially to its cap, with half of each wait random', ()
 });
 
 /** Everything a session passes on, in order, as the ids a screen would show. */
-function record(session: Session): { shown: () => number[]; states: SessionState['kind'][] } {
+function record(session: Session): {
+  shown: () => number[];
+  messages: () => ChatMessage[];
+  states: SessionState['kind'][];
+  resets: ResetReason[];
+} {
   const shown = new Map<number, ChatMessage>();
   const received: number[] = [];
   const states: SessionState['kind'][] = [];
-  session.on('reset', (messages) => {
+  const resets: ResetReason[] = [];
+  session.on('reset', (messages, reason) => {
+    resets.push(reason);
     shown.clear();
     for (const message of messages) shown.set(message.id, message);
   });
@@ -267,7 +274,7 @@ function record(session: Session): { shown: () => number[]; states: SessionState
   });
   session.on('delete', (id) => shown.delete(id));
   session.on('state', (state) => states.push(state.kind));
-  return { shown: () => [...shown.keys()], states };
+  return { shown: () => [...shown.keys()], messages: () => [...shown.values()], states, resets };
 }
 
 function until(session: Session, test: () => boolean): Promise<void> {
@@ -372,6 +379,130 @@ test('a session whose name is refused reports it and stops trying that name', as
   assert.match(problems[0]!.message, /40 characters; the limit is 32/);
   const refusedSend = await rejection(session.send('hello'));
   assert.equal(refusedSend.code, 'NOT_LOGGED_IN');
+
+  assert.equal(await session.login('alice'), 'alice');
+  assert.equal(session.isLoggedIn, true);
+});
+
+test("a session whose server's history starts over (a --memory restart) shows the new history and keeps its queued sends", async (t) => {
+  let server = await startServer({ args: ['--memory'] });
+  t.after(() => server.stop());
+  const port = server.tcpPort;
+  const session = new Session({ host: '127.0.0.1', port, username: 'alice', backoff: { initialMs: 200, maxMs: 200 } });
+  t.after(() => session.close());
+  const seen = record(session);
+  session.start();
+  await until(session, () => session.state.kind === 'online');
+  const bob = await loggedIn(server, 'bob');
+  for (let i = 1; i <= 5; i++) await bob.request('send', { text: `old ${i}` });
+  await until(session, () => seen.shown().length === 5);
+  assert.equal(session.last, 5);
+
+  await server.stop();
+  await until(session, () => session.state.kind === 'offline');
+  const queued = session.send('typed while the server was down');
+
+  // The new server counts from 1 again: every id below is one the session has seen before.
+  server = await startServer({ args: ['--memory', '--tcp-port', String(port)] });
+  const carol = await loggedIn(server, 'carol');
+  t.after(() => carol.close());
+  await carol.request('send', { text: 'new A' });
+  const sent = await queued;
+  await until(session, () => seen.resets.includes('restarted') && seen.shown().includes(sent.message.id));
+  const later = (await carol.request('send', { text: 'new C' })).message;
+  assert.ok(later.id < 5, `id ${later.id} is below the old cursor`);
+  await until(session, () => seen.shown().includes(later.id));
+
+  const { messages } = await carol.request('history', {});
+  assert.deepEqual(seen.messages(), messages, 'the session shows exactly the new history, none of the old');
+  assert.deepEqual(messages.map((message) => message.text).sort(), ['new A', 'new C', 'typed while the server was down']);
+  assert.equal(session.last, later.id);
+  assert.deepEqual(session.queued, []);
+});
+
+test('open fails at once with a hint when pointed at the HTTP port', async (t) => {
+  const server = await serve(t);
+  const error = await rejection(Connection.open({ host: '127.0.0.1', port: server.httpPort }));
+  assert.equal(error.code, 'BAD_FRAME');
+  assert.equal(
+    error.message,
+    `127.0.0.1:${server.httpPort} answers in HTTP, not in Parley's chat protocol; use the server's TCP port (8783 by default)`,
+  );
+});
+
+test('login() while the server is down keeps the name and logs in once it is up; sends made meanwhile go out under it', async (t) => {
+  const listener = createServer();
+  listener.listen(0, '127.0.0.1');
+  await once(listener, 'listening');
+  const { port } = listener.address() as { port: number };
+  listener.close();
+  await once(listener, 'close');
+
+  const session = new Session({ host: '127.0.0.1', port, backoff: { initialMs: 100, maxMs: 100 } });
+  t.after(() => session.close());
+  session.start();
+  await until(session, () => session.state.kind === 'offline');
+  const login = session.login('alice');
+  assert.equal(session.username, 'alice');
+  assert.equal(session.isLoggedIn, false);
+  const sent = session.send('written before the server was up');
+
+  const server = await startServer({ args: ['--tcp-port', String(port)] });
+  t.after(() => server.stop());
+  assert.equal(await login, 'alice');
+  assert.equal(session.isLoggedIn, true);
+  assert.equal((await sent).message.user, 'alice');
+});
+
+// The server on this branch does not push session-ended yet (docs/protocol.md, common
+// contract); this peer stands in for it with the frames the contract gives.
+test('a session-ended push logs the session out but keeps the connection; a new login() follows the chat again', async (t) => {
+  const peer = createServer((socket) => {
+    socket.write('{"event":"hello","server":"parley","protocol":1,"limits":{"maxFrameBytes":65536,"maxTextLength":4000}}\n');
+    let buffered = '';
+    socket.on('data', (chunk) => {
+      buffered += chunk.toString('utf8');
+      let newline;
+      while ((newline = buffered.indexOf('\n')) !== -1) {
+        const request = JSON.parse(buffered.slice(0, newline)) as { id: number; op: string; username?: string; token?: string };
+        buffered = buffered.slice(newline + 1);
+        const reply = (body: object) => socket.write(`${JSON.stringify({ id: request.id, ok: true, ...body })}\n`);
+        if (request.op === 'login') reply({ username: request.username, token: `token-of-${request.username}` });
+        else if (request.op === 'history') reply({ messages: [], deleted: [], last: 0 });
+        else if (request.op === 'subscribe') {
+          reply({ last: 0, missed: false });
+          if (!ended) {
+            ended = true;
+            socket.write('{"event":"session-ended","reason":"you logged out in another window"}\n');
+          }
+        } else if (request.op === 'ping') reply({ time: new Date().toISOString() });
+        else if (request.op === 'send') socket.write(`${JSON.stringify({ id: request.id, ok: false, error: { code: 'NOT_LOGGED_IN', message: 'log in first' } })}\n`);
+      }
+    });
+  });
+  let ended = false;
+  peer.listen(0, '127.0.0.1');
+  await once(peer, 'listening');
+  t.after(() => peer.close());
+  const { port } = peer.address() as { port: number };
+
+  const session = new Session({ host: '127.0.0.1', port, username: 'alice' });
+  t.after(() => session.close());
+  const identities: (string | undefined)[] = [];
+  const problems: ParleyError[] = [];
+  session.on('identity', (name) => identities.push(name));
+  session.on('problem', (error) => problems.push(error));
+  const loggedOut = once(session, 'problem');
+  session.start();
+  await loggedOut;
+  assert.deepEqual(identities, ['alice', undefined]);
+  assert.equal(problems[0]?.code, 'NOT_LOGGED_IN');
+  assert.equal(problems[0]?.message, 'logged out: you logged out in another window');
+  assert.equal(session.isLoggedIn, false);
+  assert.equal(session.username, undefined, 'the name is not used again on its own: that would undo the logout');
+  assert.equal(session.state.kind, 'online', 'the connection stays');
+  const refused = await rejection(session.send('after the logout'));
+  assert.equal(refused.code, 'NOT_LOGGED_IN');
 
   assert.equal(await session.login('alice'), 'alice');
   assert.equal(session.isLoggedIn, true);

@@ -114,6 +114,36 @@ test('--tail prints each message and deletion as it arrives and exits 0 on SIGTE
   assert.equal(code, 0);
 });
 
+test("--tail follows a server whose history starts over and prints only what is new, once", async (t) => {
+  let server = await startServer({ args: ['--memory'] });
+  t.after(() => server.stop());
+  const port = server.tcpPort;
+  const alice = await writer(t, server, 'alice');
+  const old = (await alice.request('send', { text: 'from the old history' })).message;
+
+  const child = start(['--host', '127.0.0.1', '--port', String(port), '--user', 'reader', '--tail', '--history', '5']);
+  t.after(() => child.kill('SIGKILL'));
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const next = async () => JSON.parse((await lines.next()).value as string) as unknown;
+  assert.deepEqual(await next(), { event: 'message', cursor: old.id, message: old });
+
+  await server.stop();
+  server = await startServer({ args: ['--memory', '--tcp-port', String(port)] });
+  const bob = await writer(t, server, 'bob');
+  const first = (await bob.request('send', { text: 'first of the new history' })).message;
+  assert.equal(first.id, old.id, 'the new history reuses the id');
+  assert.deepEqual(await next(), { event: 'message', cursor: first.id, message: first });
+  const second = (await bob.request('send', { text: 'second' })).message;
+  assert.deepEqual(await next(), { event: 'message', cursor: second.id, message: second }, 'nothing printed twice in between');
+  assert.match(stderr, /the server's history started over; following the new one/);
+
+  child.kill('SIGTERM');
+  const [code] = (await once(child, 'exit')) as [number | null];
+  assert.equal(code, 0);
+});
+
 test('an unreachable server is a clear error and exit status 1 in every mode', async () => {
   const listener = createServer();
   listener.listen(0, '127.0.0.1');

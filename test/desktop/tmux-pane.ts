@@ -43,6 +43,12 @@ export class TmuxPane {
     this.#tmux('send-keys', '-t', 'main', '-l', text);
   }
 
+  /** Raw bytes, as the terminal would send them (e.g. an SGR mouse wheel report). */
+  bytes(data: string): void {
+    const hex = [...Buffer.from(data, 'utf8')].map((byte) => byte.toString(16).padStart(2, '0'));
+    this.#tmux('send-keys', '-t', 'main', '-H', ...hex);
+  }
+
   resize(width: number, height: number): void {
     this.#tmux('resize-window', '-t', 'main', '-x', String(width), '-y', String(height));
   }

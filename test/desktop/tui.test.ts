@@ -2,7 +2,9 @@
 // (tmux), against a real server, read back from the screen. One story, step by step, since
 // each step starts from where the previous one left the screen.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -71,7 +73,7 @@ test('the terminal client logs in, chats live with HTTP, deletes its own message
     pane.keys('Left', 'Left', 'Left', 'Left', 'Left', 'Left', 'Left');
     pane.type('l');
     pane.keys('End', 'Enter');
-    await pane.waitFor(/\d\d:\d\d alice ┃ hello world/);
+    await pane.waitFor(/\d\d:\d\d +alice ┃ hello world/);
     assert.deepEqual(await texts(server), ['hello world']);
   });
 
@@ -81,10 +83,10 @@ test('the terminal client logs in, chats live with HTTP, deletes its own message
     const screen = await pane.waitFor(/bob │ from the web: 漢字/);
     const lines = screen.split('\n');
     const first = lines.findIndex((line) => line.includes('bob │ from the web'));
-    // 142 cells of text in an 84-cell column: the first row is filled to the last cell (CJK
-    // may break between any two characters), the second is indented under the first.
-    assert.match(lines[first]!, /│ from the web: (漢字){17}漢$/);
-    assert.match(lines[first + 1]!, /^ {13}│ 字(漢字){12} 👋 done$/, 'the continuation line keeps the text column');
+    // 134 cells of text in a 77-cell column: the first row is filled as far as a two-cell
+    // character fits (CJK may break between any two characters), the second is indented under it.
+    assert.match(lines[first]!, /│ from the web: (漢字){15}漢$/);
+    assert.match(lines[first + 1]!, /^ {20}│ 字(漢字){14} 👋 done$/, 'the continuation line keeps the text column');
   });
 
   await t.test('refuses to delete what someone else wrote, with a clear line', async () => {
@@ -122,7 +124,7 @@ test('the terminal client logs in, chats live with HTTP, deletes its own message
 
   await t.test('shows the server going away, queues what is typed, and catches up after a restart', async () => {
     await server.stop();
-    await pane.waitFor('○ offline');
+    await pane.waitFor('○ server restarting · reconnecting in');
     pane.type('typed while offline');
     pane.keys('Enter');
     await pane.waitFor('1 message waiting to send');
@@ -131,7 +133,7 @@ test('the terminal client logs in, chats live with HTTP, deletes its own message
     server = await startServer({ dataDir, keepData: true, args: ['--tcp-port', String(port)] });
     const bobSays = await httpUser(server, 'bob');
     await bobSays('welcome back');
-    await pane.waitFor(/\d\d:\d\d alice ┃ typed while offline/);
+    await pane.waitFor(/\d\d:\d\d +alice ┃ typed while offline/);
     await pane.waitFor('bob │ welcome back');
     await pane.waitFor('● connected');
     const screen = pane.screen();
@@ -143,11 +145,15 @@ test('the terminal client logs in, chats live with HTTP, deletes its own message
 
   await t.test('scrolls back with PageUp and returns with PageDown', async () => {
     const bobSays = await httpUser(server, 'bob');
-    for (let i = 1; i <= 40; i++) await bobSays(`filler ${i}`);
-    await pane.waitFor('filler 40');
+    for (let i = 1; i <= 60; i++) await bobSays(`filler ${i}`);
+    const before = await pane.waitFor('filler 60');
+    const topBefore = before.split('\n')[1]!;
     pane.keys('PPage');
     const back = await pane.waitFor('↓ more below');
-    assert.ok(!back.includes('filler 40') && back.includes('filler 12'), 'a page up shows the page before');
+    assert.ok(!back.includes('filler 60') && back.includes('filler 12'), 'a page up shows the page before');
+    const lines = back.split('\n');
+    const mark = lines.findIndex((line) => line.includes('↓ more below'));
+    assert.equal(lines[mark - 1], topBefore, 'the top line of the last page is kept as the bottom line of this one');
     await bobSays('while scrolled');
     const reading = await pane.waitFor('↓ 1 new message');
     assert.ok(reading.includes('filler 12') && !reading.includes('while scrolled'), 'a new message does not move what is being read');
@@ -175,4 +181,108 @@ test('the terminal client logs in, chats live with HTTP, deletes its own message
     assert.doesNotMatch(screen, /Parley\s+127\.0\.0\.1/, 'the alternate screen is gone');
     assert.match(screen.trim(), /^\[exited with 0\]$/, 'nothing is left behind on the normal screen');
   });
+});
+
+/** An SGR mouse report (what xterm sends with mode 1006): button code, 1-based column and row. */
+function mouse(button: number, x: number, y: number, isPress = true): string {
+  return `\x1b[<${button};${x};${y}${isPress ? 'M' : 'm'}`;
+}
+const WHEEL_UP = 64;
+const WHEEL_DOWN = 65;
+const LEFT_BUTTON = 0;
+
+test('the terminal client takes pastes whole, leaves typing after a click alone, scrolls with the wheel, and keeps unsent messages', async (t) => {
+  const server = await startServer();
+  t.after(() => server.stop());
+  const pane = new TmuxPane(`${process.execPath} ${CLIENT_MAIN} --host 127.0.0.1 --port ${server.tcpPort} --user alice`, {
+    width: 80,
+    height: 24,
+  });
+  t.after(() => pane.close());
+  await pane.waitFor('● connected');
+
+  await t.test('a pasted text with newlines goes into the composer as rows, and Enter sends it as one message', async () => {
+    pane.type('\x1b[200~first line\nsecond line\x1b[201~');
+    await pane.waitFor((screen) => /^ › first line$/m.test(screen) && /^ {3}second line$/m.test(screen));
+    assert.deepEqual(await texts(server), [], 'nothing is sent by the paste');
+    pane.keys('M-Enter'); // Alt-Enter: a new line of one's own
+    pane.type('third line');
+    await pane.waitFor(/^ {3}third line$/m);
+    pane.keys('Enter');
+    await pane.waitFor((screen) => /alice ┃ first line\n +┃ second line\n +┃ third line\n/.test(screen));
+    assert.deepEqual(await texts(server), ['first line\nsecond line\nthird line']);
+  });
+
+  await t.test('typing after a click on a message goes to the composer, and d deletes nothing', async () => {
+    const row = pane.row('first line')!;
+    pane.type(mouse(LEFT_BUTTON, 30, row.y + 1) + mouse(LEFT_BUTTON, 30, row.y + 1, false));
+    await pane.waitFor('↑↓ move · Del delete · Esc back');
+    pane.type('done');
+    const screen = await pane.waitFor(/^ › done$/m);
+    assert.doesNotMatch(screen, /\(y\/n\)/);
+    pane.keys('C-u');
+    await pane.waitFor('type a message');
+  });
+
+  await t.test('the mouse wheel scrolls back and forth', async () => {
+    const bobSays = await httpUser(server, 'bob');
+    for (let i = 1; i <= 30; i++) await bobSays(`filler ${i}`);
+    await pane.waitFor(/bob │ filler 30$/m);
+    pane.bytes(mouse(WHEEL_UP, 10, 10));
+    const back = await pane.waitFor('↓ more below');
+    assert.doesNotMatch(back, /filler 30$/m);
+    assert.match(back, /bob │ filler 26$/m, 'three rows up per notch, one row under the mark');
+    pane.bytes(mouse(WHEEL_DOWN, 10, 10));
+    await pane.waitFor((screen) => /bob │ filler 30$/m.test(screen) && !screen.includes('↓'));
+    pane.bytes(mouse(WHEEL_UP, 10, 10) + mouse(WHEEL_UP, 10, 10));
+    await pane.waitFor('↓ more below · Enter to jump');
+    pane.keys('Tab'); // select mode: Enter there jumps too, as the mark says
+    await pane.waitFor('↑↓ move · Del delete · Esc back');
+    pane.keys('Enter');
+    await pane.waitFor((screen) => /bob │ filler 30$/m.test(screen) && !screen.includes('↓') && screen.includes('Tab select'));
+  });
+
+  await t.test('while the server is away, the answer to a delete shows in full at 80 columns', async () => {
+    pane.type('mine');
+    pane.keys('Enter');
+    await pane.waitFor(/alice ┃ mine$/m);
+    await server.stop();
+    await pane.waitFor('○ server restarting · reconnecting in');
+    pane.keys('Tab'); // the newest message on screen: "mine"
+    pane.keys('DC');
+    const screen = await pane.waitFor('not deleted: you are offline');
+    assert.match(screen, /^ ○ server restarting · reconnecting in \ds · not deleted: you are offline$/m);
+    pane.keys('Escape');
+  });
+
+  await t.test('quitting with a message unsent asks first, and the message is printed once the terminal is back', async () => {
+    pane.type('never sent');
+    pane.keys('Enter');
+    await pane.waitFor('1 message waiting to send');
+    pane.keys('C-c');
+    await pane.waitFor('1 message not sent — quit anyway? (y/n)');
+    pane.keys('n');
+    await pane.waitFor('type a message');
+    pane.keys('C-d'); // on an empty line Ctrl-D quits too, and asks the same
+    await pane.waitFor('quit anyway? (y/n)');
+    pane.keys('y');
+    const screen = await pane.waitFor('[exited with 0]');
+    assert.match(screen, /^parley-desktop: 1 message was not sent:\n {2}never sent\n\[exited with 0\]/m);
+  });
+});
+
+test('on the name prompt with the server unreachable, a refused name says why in full at 80 columns', async (t) => {
+  const listener = createServer();
+  listener.listen(0, '127.0.0.1');
+  await once(listener, 'listening');
+  const { port } = listener.address() as { port: number };
+  listener.close();
+  await once(listener, 'close');
+  const pane = new TmuxPane(`${process.execPath} ${CLIENT_MAIN} --host 127.0.0.1 --port ${port}`, { width: 80, height: 24 });
+  t.after(() => pane.close());
+  await pane.waitFor('○ offline');
+  assert.ok(pane.row(`cannot reach 127.0.0.1:${port}: connection refused (is the server running?)`), 'the reason shows in full above');
+  pane.type('x'.repeat(33));
+  pane.keys('Enter');
+  await pane.waitFor(/^ ○ offline · retrying in \ds · username is 33 characters; the limit is 32$/m);
 });

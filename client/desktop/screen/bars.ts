@@ -1,6 +1,6 @@
-// The three fixed rows around the message list: the header (server and user), the status bar
-// (connection, queue, the latest notice or key hints) and the composer row. Pure: each takes
-// what it shows and returns a Line.
+// The fixed rows around the message list: the header (server and user), the status bar
+// (connection, the latest notice, the queue, key hints) and the composer rows. Pure: each takes
+// what it shows and returns lines.
 import { MAX_TEXT_LENGTH, countCharacters } from '../../../protocol/limits.js';
 import type { SessionState } from '../session.js';
 import type { LineEditor } from './line-editor.js';
@@ -43,21 +43,31 @@ export interface StatusView {
   now: number;
 }
 
+/**
+ * The status bar. What matters most comes first, because a narrow terminal cuts the end: the
+ * connection in a few words, then the notice (the answer to what the user just did), then
+ * the queue, and last, only while no notice shows, why the connection is down, which is long
+ * and changes nothing the user can do.
+ */
 export function statusLine(view: StatusView, width: number): Line {
-  const left: Span[] = [{ text: ' ', style: theme.statusBar }, ...connectionSpans(view)];
+  const spans: Span[] = [{ text: ' ', style: theme.statusBar }, ...connectionSpans(view)];
+  if (view.notice) {
+    const text = sanitize(view.notice.text).replace(/\s+/g, ' ');
+    spans.push({ text: ' · ', style: theme.statusDim });
+    spans.push({ text, style: view.notice.kind === 'error' ? theme.error : theme.info });
+  }
   if (view.queued > 0) {
     const what = view.queued === 1 ? '1 message' : `${view.queued} messages`;
-    left.push({ text: ` · ${what} waiting to send`, style: theme.info });
+    spans.push({ text: ` · ${what} waiting to send`, style: theme.info });
   }
-  // The reason for being offline comes last: it is the longest part and the first to be cut.
-  if (view.state.kind === 'offline') left.push({ text: ` · ${view.state.error.message}`, style: theme.statusDim });
-  if (view.notice) {
-    left.push({ text: '  ', style: theme.statusBar });
-    left.push({ text: sanitize(view.notice.text).replace(/\s+/g, ' '), style: view.notice.kind === 'error' ? theme.error : theme.info });
-    return { spans: left, fill: theme.statusBar };
+  const { state } = view;
+  if (state.kind === 'offline' || view.notice) {
+    if (!view.notice && state.kind === 'offline' && !state.isRestarting) {
+      spans.push({ text: ` · ${state.error.message}`, style: theme.statusDim });
+    }
+    return { spans, fill: theme.statusBar };
   }
-  if (view.state.kind === 'offline') return { spans: left, fill: theme.statusBar };
-  return spread(left, [{ text: `${view.hints} `, style: theme.statusDim }], width, theme.statusBar);
+  return spread(spans, [{ text: `${view.hints} `, style: theme.statusDim }], width, theme.statusBar);
 }
 
 function connectionSpans(view: StatusView): Span[] {
@@ -74,10 +84,15 @@ function connectionSpans(view: StatusView): Span[] {
       ];
     case 'offline': {
       const seconds = Math.max(1, Math.ceil((state.retryAt - view.now) / 1000));
-      return [
-        { text: `${glyphs.offline} offline`, style: theme.offline },
-        { text: `, retrying in ${seconds}s`, style: theme.statusBar },
-      ];
+      return state.isRestarting
+        ? [
+            { text: `${glyphs.offline} server restarting`, style: theme.offline },
+            { text: ` · reconnecting in ${seconds}s`, style: theme.statusBar },
+          ]
+        : [
+            { text: `${glyphs.offline} offline`, style: theme.offline },
+            { text: ` · retrying in ${seconds}s`, style: theme.statusBar },
+          ];
     }
     case 'closed':
       return [{ text: `${glyphs.offline} closed`, style: theme.offline }];
@@ -89,33 +104,74 @@ export type ComposerMode =
   | { kind: 'compose'; editor: LineEditor; isSelecting: boolean }
   | { kind: 'confirm'; question: string };
 
-/** The composer row and where the terminal cursor goes (undefined: hidden). */
-export function composerLine(mode: ComposerMode, width: number): { line: Line; cursorColumn: number | undefined } {
+export interface ComposerView {
+  lines: Line[];
+  /** Where the terminal cursor goes, relative to the first composer row; undefined: hidden. */
+  cursor: { row: number; column: number } | undefined;
+}
+
+const DRAFT_LABEL = ` ${glyphs.prompt}`;
+
+function counterText(editor: LineEditor): string {
+  const length = countCharacters(editor.value);
+  return length > MAX_TEXT_LENGTH * 0.9 ? ` ${length.toLocaleString('en')}/${MAX_TEXT_LENGTH.toLocaleString('en')} ` : '';
+}
+
+/** Cells a row of the draft may use: the screen less the label and the length counter. */
+export function draftWidth(width: number, editor: LineEditor): number {
+  return Math.max(2, width - textWidth(DRAFT_LABEL) - textWidth(counterText(editor)));
+}
+
+/**
+ * The composer rows: one for the name prompt and questions; for a draft, one per row of text,
+ * up to `maxRows`, scrolled so that the cursor's row shows.
+ */
+export function composerLines(mode: ComposerMode, width: number, maxRows: number): ComposerView {
   if (mode.kind === 'confirm') {
     return {
-      line: { spans: [{ text: ` ${mode.question} `, style: theme.question }, { text: '(y/n)', style: theme.prompt }] },
-      cursorColumn: undefined,
+      lines: [{ spans: [{ text: ` ${mode.question} `, style: theme.question }, { text: '(y/n)', style: theme.prompt }] }],
+      cursor: undefined,
     };
   }
-  const label = mode.kind === 'login' ? ' Your name: ' : ` ${glyphs.prompt}`;
-  const labelStyle = mode.kind === 'login' ? theme.question : theme.prompt;
   const editor = mode.editor;
-  const length = countCharacters(editor.value);
-  const counter = length > MAX_TEXT_LENGTH * 0.9 ? ` ${length.toLocaleString('en')}/${MAX_TEXT_LENGTH.toLocaleString('en')} ` : '';
-  const room = Math.max(1, width - textWidth(label) - textWidth(counter) - 1);
-  const view = editor.view(room);
-  const spans: Span[] = [{ text: label, style: labelStyle }];
+  const isLogin = mode.kind === 'login';
+  const label = isLogin ? ' Your name: ' : DRAFT_LABEL;
+  const labelStyle = isLogin ? theme.question : theme.prompt;
+  const labelWidth = textWidth(label);
+  const hidesCursor = mode.kind === 'compose' && mode.isSelecting;
   if (editor.isEmpty) {
-    const placeholder = mode.kind === 'login' ? 'type a name and press Enter' : 'type a message, Enter to send';
-    spans.push({ text: placeholder, style: theme.placeholder });
-  } else {
-    spans.push({ text: view.text });
+    const placeholder = isLogin ? 'type a name and press Enter' : 'type a message, Enter to send, Alt-Enter for a new line';
+    return {
+      lines: [{ spans: [{ text: label, style: labelStyle }, { text: placeholder, style: theme.placeholder }] }],
+      cursor: hidesCursor ? undefined : { row: 0, column: labelWidth },
+    };
   }
-  const isSelecting = mode.kind === 'compose' && mode.isSelecting;
+  if (isLogin) {
+    const view = editor.view(Math.max(1, width - labelWidth - 1));
+    return {
+      lines: [{ spans: [{ text: label, style: labelStyle }, { text: view.text.replace(/\n/g, ' ') }] }],
+      cursor: { row: 0, column: labelWidth + view.cursorColumn },
+    };
+  }
+  const counter = counterText(editor);
+  const layout = editor.layout(draftWidth(width, editor));
+  const shown = Math.max(1, Math.min(maxRows, layout.rows.length));
+  const first = Math.min(Math.max(0, layout.cursorRow - shown + 1), layout.rows.length - shown);
+  const lines: Line[] = layout.rows.slice(first, first + shown).map((row, index) => {
+    const isTop = first + index === 0;
+    // The label's place on rows below the first: blank, or an arrow when rows above are hidden.
+    const lead = isTop ? label : index === 0 ? ` ${glyphs.moreAbove} `.padEnd(labelWidth) : ' '.repeat(labelWidth);
+    return { spans: [{ text: lead, style: labelStyle }, { text: sanitize(row.text) }] };
+  });
   if (counter) {
-    const used = textWidth(label) + (editor.isEmpty ? 0 : textWidth(view.text));
-    spans.push({ text: ' '.repeat(Math.max(1, width - used - textWidth(counter))) });
-    spans.push({ text: counter, style: length > MAX_TEXT_LENGTH ? theme.counterOver : theme.counter });
+    const last = lines.at(-1)!;
+    const used = last.spans.reduce((sum, span) => sum + textWidth(span.text), 0);
+    last.spans.push({ text: ' '.repeat(Math.max(1, width - used - textWidth(counter))) });
+    const isOver = countCharacters(editor.value) > MAX_TEXT_LENGTH;
+    last.spans.push({ text: counter, style: isOver ? theme.counterOver : theme.counter });
   }
-  return { line: { spans }, cursorColumn: isSelecting ? undefined : textWidth(label) + view.cursorColumn };
+  return {
+    lines,
+    cursor: hidesCursor ? undefined : { row: layout.cursorRow - first, column: labelWidth + layout.cursorColumn },
+  };
 }

@@ -1,47 +1,54 @@
-// The full-screen chat: wires a Session to a terminal. Keys and mouse change state here; every
-// change asks for one render on the next tick, which lays the screen out and hands it to the
-// painter (many keys from a paste, many pushes after a reconnect: still one render).
+// The full-screen chat: wires a Session to a terminal. Keys, mouse and pastes change state
+// here; every change asks for one render on the next tick, which lays the screen out and hands
+// it to the painter (many pushes after a reconnect: still one render).
 //
 //   row 0        header: server, user
-//   rows 1..h-3  messages, bottom-aligned, scrolled by `#scroll` rows up from the newest
-//   row h-2      status bar: connection, queue, notice or key hints
-//   row h-1      composer / name prompt / delete confirmation
+//   rows 1..     messages (message-pane.ts): bottom-aligned, scrolled back by PgUp/wheel
+//   row h-2-c    status bar: connection, notice, queue, key hints
+//   last c rows  composer (1 to 6 rows for a draft with several lines) / name prompt / question
 //
 // Focus decides what keys mean: 'login' (the name prompt), 'compose' (typing; Up/Down recall
-// what you sent), 'select' (Up/Down pick a message, Delete asks to delete it) and 'confirm'
-// (y/n). Tab or Esc switches between compose and select, and the mouse selects directly.
+// what you sent), 'select' (Up/Down pick a message, Delete asks to delete it), 'confirm' (y/n
+// to a deletion) and 'quit' (y/n to quitting with messages unsent). Tab switches between
+// compose and select, Esc cancels, the mouse selects directly. Only keys that cannot be typing
+// act on a selection: a click to focus the window selects a message, and the words typed next
+// must reach the composer, never delete anything.
 import type { Writable } from 'node:stream';
 import type { Terminal } from 'terminal-kit';
 import type { ChatMessage } from '../../../protocol/message.js';
 import { MAX_TEXT_LENGTH, countCharacters } from '../../../protocol/limits.js';
 import { checkUsername } from '../../../protocol/username.js';
 import { toParleyError } from '../errors.js';
-import type { Session } from '../session.js';
-import { composerLine, headerLine, statusLine, type ComposerMode, type Notice } from './bars.js';
+import type { ResetReason, Session } from '../session.js';
+import { composerLines, draftWidth, headerLine, statusLine, type ComposerMode, type ComposerView, type Notice } from './bars.js';
 import { LineEditor } from './line-editor.js';
-import { MessageList, type Row } from './message-list.js';
-import { messageLines } from './message-view.js';
+import { MessagePane } from './message-pane.js';
 import { Painter, type Line } from './painter.js';
-import { sanitize, truncate } from './text-width.js';
+import { DISABLE_BRACKETED_PASTE, ENABLE_BRACKETED_PASTE, splitPastes } from './paste-input.js';
+import { cleanPaste, sanitize, truncate } from './text-width.js';
 import { theme } from './theme.js';
-import { layoutViewport, revealScroll } from './viewport.js';
 
-const OLDER_PAGE = 100;
 const WHEEL_ROWS = 3;
 const NOTICE_MS = { error: 8_000, info: 4_000 };
 const MIN_WIDTH = 20;
 const MIN_HEIGHT = 5;
-/** Header, status bar, composer. */
-const CHROME_ROWS = 3;
+const MAX_COMPOSER_ROWS = 6;
 
 const HINTS = {
   login: 'Enter log in · Ctrl-C quit',
   compose: 'Tab select · PgUp/PgDn scroll · Ctrl-C quit',
   select: '↑↓ move · Del delete · Esc back',
   confirm: 'y delete · n keep',
+  quit: 'y quit · n stay',
 } as const;
 
 type Focus = keyof typeof HINTS;
+
+const RESET_NOTICES: Record<ResetReason, string | undefined> = {
+  load: undefined,
+  gap: 'some messages from while you were away are no longer kept',
+  restarted: "the server's history started over; showing what it has now",
+};
 
 export interface ChatScreenOptions {
   /** Input, size and modes (mouse, alternate screen). */
@@ -58,21 +65,17 @@ export class ChatScreen {
   readonly #output: Writable;
   readonly #session: Session;
   readonly #painter: Painter;
-  readonly #list = new MessageList();
+  readonly #pane: MessagePane;
   readonly #composer = new LineEditor();
   readonly #nameEditor = new LineEditor();
   #focus: Focus;
-  #selectedId: number | undefined;
+  /** Where a "quit anyway?" question returns to when the answer is no. */
+  #focusBeforeQuit: Focus = 'compose';
   #confirmId: number | undefined;
-  /** Rows scrolled up from the newest; 0 follows new messages. */
-  #scroll = 0;
-  #unseen = 0;
   #notice: (Notice & { until: number }) | undefined;
-  #hasOlder = false;
-  #isLoadingOlder = false;
   #isLoggingIn = false;
-  /** Which message each screen row shows, for the mouse. */
-  #rowIds: (number | undefined)[] = [];
+  /** First screen row of the composer, for the mouse. */
+  #composerTop = 0;
   #isRenderQueued = false;
   #ticker: NodeJS.Timeout | undefined;
   #quit: (() => void) | undefined;
@@ -84,7 +87,13 @@ export class ChatScreen {
     this.#session = options.session;
     this.#output = options.output;
     this.#painter = new Painter(options.output);
+    this.#pane = new MessagePane(
+      options.session,
+      () => this.#requestRender(),
+      (text) => this.#tell('error', text),
+    );
     this.#focus = options.askName ? 'login' : 'compose';
+    splitPastes(this.#term, this.#onPaste);
     this.#listen();
   }
 
@@ -94,6 +103,7 @@ export class ChatScreen {
     this.#isActive = true;
     term.fullscreen(true);
     term.grabInput({ mouse: 'button' });
+    this.#output.write(ENABLE_BRACKETED_PASTE);
     term.on('key', this.#onKey);
     term.on('mouse', this.#onMouse);
     term.on('resize', this.#onResize);
@@ -106,7 +116,7 @@ export class ChatScreen {
     return new Promise((resolve) => (this.#quit = resolve));
   }
 
-  /** Gives the terminal back: normal screen, cursor, no mouse reporting, cooked input. */
+  /** Gives the terminal back: normal screen, cursor, no mouse reporting or paste brackets, cooked input. */
   restore(): void {
     if (!this.#isActive) return;
     this.#isActive = false;
@@ -116,156 +126,201 @@ export class ChatScreen {
     term.off('mouse', this.#onMouse);
     term.off('resize', this.#onResize);
     term.grabInput(false);
-    this.#output.write('\x1b[0m\x1b[?25h');
+    this.#output.write(`${DISABLE_BRACKETED_PASTE}\x1b[0m\x1b[?25h`);
     term.fullscreen(false);
   }
 
   #listen(): void {
     const session = this.#session;
-    session.on('reset', (messages) => {
-      this.#list.reset(messages);
-      this.#hasOlder = messages.length > 0;
-      if (this.#selectedId !== undefined && !this.#list.get(this.#selectedId)) {
-        this.#selectedId = undefined;
-        if (this.#focus === 'select') this.#focus = 'compose';
-      }
-      this.#scroll = 0;
+    session.on('reset', (messages, reason) => {
+      this.#pane.reset(messages);
+      this.#confirmId = undefined;
+      if (this.#focus === 'select' || this.#focus === 'confirm') this.#focus = 'compose';
+      const notice = RESET_NOTICES[reason];
+      if (notice) this.#tell('info', notice);
       this.#requestRender();
     });
     session.on('message', (message) => this.#addLive(message));
     session.on('delete', (id) => {
-      // Keep a selection on the neighbour, so deleting several messages is Del, y, Del, y.
-      const neighbour = this.#selectedId === id ? this.#neighbourOf(id) : this.#selectedId;
-      if (!this.#list.remove(id)) return;
+      if (!this.#pane.remove(id)) return;
       if (this.#confirmId === id) {
         this.#confirmId = undefined;
         this.#focus = 'select';
       }
-      this.#selectedId = neighbour;
-      if (neighbour === undefined && this.#focus === 'select') this.#focus = 'compose';
+      if (this.#pane.selectedId === undefined && this.#focus === 'select') this.#focus = 'compose';
       this.#requestRender();
     });
     session.on('state', () => this.#requestRender());
     session.on('queue', () => this.#requestRender());
+    let lastName: string | undefined;
     session.on('identity', (username) => {
-      if (username === undefined && this.#focus !== 'login') this.#focus = 'login';
+      if (username !== undefined) lastName = username;
+      else if (this.#focus !== 'login') {
+        // Refused, or logged out elsewhere: back to the prompt, with the name ready to retry.
+        this.#focus = 'login';
+        this.#pane.select(undefined);
+        this.#confirmId = undefined;
+        if (this.#nameEditor.isEmpty && lastName) this.#nameEditor.set(lastName);
+      }
       this.#requestRender();
     });
     session.on('problem', (error) => this.#tell('error', error.message));
   }
 
-  #neighbourOf(id: number): number | undefined {
-    const next = this.#list.step(id, 1);
-    if (next !== id) return next;
-    const previous = this.#list.step(id, -1);
-    return previous === id ? undefined : previous;
-  }
-
   #addLive(message: ChatMessage): void {
-    const width = this.#term.width;
-    const before = this.#scroll > 0 ? this.#list.rows(width, this.#session.username).length : 0;
-    if (this.#list.add([message]) === 0) return;
-    if (this.#scroll > 0) {
-      // Scrolled back: keep the rows being read where they are.
-      this.#scroll += this.#list.rows(width, this.#session.username).length - before;
-      this.#unseen++;
-    }
+    this.#pane.add(message);
     this.#requestRender();
   }
 
   readonly #onKey = (name: string, _matches: string[], data: { isCharacter?: boolean }): void => {
-    if (name === 'CTRL_C' || name === 'CTRL_D') return this.#exit();
-    if (name === 'CTRL_L') this.#painter.invalidate();
-    else if (name === 'PAGE_UP') this.#scrollBy(this.#viewHeight() - 1);
-    else if (name === 'PAGE_DOWN') this.#scrollBy(-(this.#viewHeight() - 1));
-    else if (this.#focus === 'confirm') this.#confirmKey(name);
-    else if (this.#focus === 'select') this.#selectKey(name, data.isCharacter === true);
-    else this.#editKey(name, data.isCharacter === true);
+    const isCharacter = data.isCharacter === true;
+    const editor = this.#focus === 'login' ? this.#nameEditor : this.#composer;
+    if (name === 'CTRL_C') this.#askQuit();
+    // Ctrl-D quits on an empty line only; in a draft it deletes, as in readline.
+    else if (name === 'CTRL_D' && editor.isEmpty) this.#askQuit();
+    else if (name === 'CTRL_L') this.#painter.invalidate();
+    else if (name === 'PAGE_UP') this.#pane.scrollBy(this.#pane.pageRows);
+    else if (name === 'PAGE_DOWN') this.#pane.scrollBy(-this.#pane.pageRows);
+    else if (this.#focus === 'quit') this.#quitKey(name, isCharacter);
+    else if (this.#focus === 'confirm') this.#confirmKey(name, isCharacter);
+    else if (this.#focus === 'select') this.#selectKey(name, isCharacter);
+    else this.#editKey(name, isCharacter);
     this.#requestRender();
   };
 
   readonly #onMouse = (name: string, data: { x: number; y: number }): void => {
-    if (name === 'MOUSE_WHEEL_UP') this.#scrollBy(WHEEL_ROWS);
-    else if (name === 'MOUSE_WHEEL_DOWN') this.#scrollBy(-WHEEL_ROWS);
+    if (name === 'MOUSE_WHEEL_UP') this.#pane.scrollBy(WHEEL_ROWS);
+    else if (name === 'MOUSE_WHEEL_DOWN') this.#pane.scrollBy(-WHEEL_ROWS);
     else if (name === 'MOUSE_LEFT_BUTTON_PRESSED' || name === 'MOUSE_RIGHT_BUTTON_PRESSED') {
-      if (this.#focus === 'confirm' || this.#focus === 'login') return;
-      const id = this.#rowIds[data.y - 1];
-      if (id === undefined) {
-        if (data.y === this.#term.height) this.#focus = 'compose';
-      } else {
-        this.#selectedId = id;
+      if (this.#focus === 'confirm' || this.#focus === 'quit' || this.#focus === 'login') return;
+      const row = data.y - 1; // terminal rows count from 1
+      const id = this.#pane.idAt(row - 1); // the pane starts below the header
+      if (id !== undefined) {
+        this.#pane.select(id);
         this.#focus = 'select';
         if (name === 'MOUSE_RIGHT_BUTTON_PRESSED') this.#askDelete(id);
+      } else if (row >= this.#composerTop) {
+        this.#backToComposer();
       }
     } else return;
     this.#requestRender();
   };
 
+  readonly #onPaste = (pasted: string): void => {
+    if (!this.#isActive) return;
+    const text = cleanPaste(pasted);
+    if (this.#focus === 'login') this.#nameEditor.insert(text.replace(/\s*\n\s*/g, ' '));
+    else {
+      if (this.#focus === 'quit' || this.#focus === 'confirm' || this.#focus === 'select') this.#backToComposer();
+      this.#composer.insert(text);
+    }
+    this.#requestRender();
+  };
+
   readonly #onResize = (): void => {
     this.#painter.invalidate();
+    this.#pane.resize(this.#term.width, this.#paneHeight(this.#composerView()));
     this.#render();
   };
 
   #editKey(name: string, isCharacter: boolean): void {
-    const editor = this.#focus === 'login' ? this.#nameEditor : this.#composer;
+    const isLogin = this.#focus === 'login';
+    const editor = isLogin ? this.#nameEditor : this.#composer;
     if (isCharacter) return editor.insert(name);
-    if (name === 'ENTER' || name === 'KP_ENTER') return this.#focus === 'login' ? this.#login() : this.#send();
+    if (name === 'ENTER' || name === 'KP_ENTER') return isLogin ? this.#login() : this.#send();
+    if (isLogin) return void editor.applyKey(name);
+    if (name === 'ALT_ENTER') return editor.insert('\n');
+    if (name === 'UP' || name === 'DOWN') {
+      // In a draft of several rows, Up and Down move between them; past its edges they recall history.
+      const direction = name === 'UP' ? -1 : 1;
+      if (editor.moveVertically(direction, draftWidth(this.#term.width, editor))) return;
+      return direction === -1 ? editor.historyBack() : editor.historyForward();
+    }
     if (editor.applyKey(name)) return;
-    if (this.#focus !== 'compose') return;
-    switch (name) {
-      case 'UP': return editor.historyBack();
-      case 'DOWN': return editor.historyForward();
-      case 'TAB': case 'ESCAPE':
-        if (this.#list.size === 0) return this.#tell('info', 'no messages to select yet');
-        this.#focus = 'select';
-        this.#selectedId = this.#visibleSelection();
-        return this.#revealSelection();
+    if (name === 'TAB') {
+      if (this.#pane.isEmpty) return this.#tell('info', 'no messages to select yet');
+      this.#focus = 'select';
+      return this.#pane.selectVisible();
+    }
+    if (name === 'ESCAPE') {
+      // Cancel whatever is showing: a notice, a scrolled-back view.
+      this.#notice = undefined;
+      this.#pane.jumpToNewest();
     }
   }
 
   #selectKey(name: string, isCharacter: boolean): void {
     switch (name) {
-      case 'UP': this.#selectedId = this.#list.step(this.#selectedId, -1); return this.#revealSelection();
-      case 'DOWN': this.#selectedId = this.#list.step(this.#selectedId, 1); return this.#revealSelection();
-      case 'HOME': this.#selectedId = this.#list.oldest?.id; return this.#revealSelection();
-      case 'END': this.#selectedId = this.#list.newest?.id; return this.#revealSelection();
-      case 'DELETE': case 'BACKSPACE': case 'd':
-        return this.#selectedId === undefined ? undefined : this.#askDelete(this.#selectedId);
-      case 'ESCAPE': case 'TAB': case 'ENTER':
-        this.#focus = 'compose';
-        this.#selectedId = undefined;
-        return;
+      case 'UP': return this.#pane.moveSelection(-1);
+      case 'DOWN': return this.#pane.moveSelection(1);
+      case 'HOME': return this.#pane.moveSelection('oldest');
+      case 'END': return this.#pane.moveSelection('newest');
+      case 'DELETE': {
+        const id = this.#pane.selectedId;
+        return id === undefined ? undefined : this.#askDelete(id);
+      }
+      case 'ESCAPE':
+        this.#notice = undefined;
+        return this.#backToComposer();
+      case 'TAB':
+        return this.#backToComposer();
+      case 'ENTER': case 'KP_ENTER':
+        this.#backToComposer();
+        return this.#pane.jumpToNewest();
     }
-    if (isCharacter) {
-      // Typing while a message is selected goes to the composer, as one would expect.
-      this.#focus = 'compose';
-      this.#selectedId = undefined;
-      this.#composer.insert(name);
-    }
+    // Anything else is typing (a letter, Backspace, Left...): it goes to the composer.
+    this.#backToComposer();
+    this.#editKey(name, isCharacter);
   }
 
-  #confirmKey(name: string): void {
+  #confirmKey(name: string, isCharacter: boolean): void {
     const id = this.#confirmId;
-    if (name !== 'y' && name !== 'Y' && name !== 'n' && name !== 'N' && name !== 'ESCAPE' && name !== 'ENTER') return;
     this.#confirmId = undefined;
     this.#focus = 'select';
-    if (id === undefined || (name !== 'y' && name !== 'Y')) return;
-    this.#session.delete(id).then(
-      () => this.#tell('info', 'message deleted'),
-      (error: unknown) => this.#tell('error', `not deleted: ${toParleyError(error).message}`),
-    );
+    if (name === 'y' || name === 'Y') {
+      if (id !== undefined) this.#delete(id);
+      return;
+    }
+    if (['n', 'N', 'ESCAPE', 'ENTER', 'KP_ENTER'].includes(name)) return;
+    // Another key: the question was not what the user was answering; they were typing.
+    this.#selectKey(name, isCharacter);
+  }
+
+  #quitKey(name: string, isCharacter: boolean): void {
+    if (name === 'y' || name === 'Y') return this.#exit();
+    this.#focus = this.#focusBeforeQuit === 'confirm' ? 'select' : this.#focusBeforeQuit;
+    if (['n', 'N', 'ESCAPE', 'ENTER', 'KP_ENTER'].includes(name)) return;
+    if (this.#focus === 'select') this.#selectKey(name, isCharacter);
+    else this.#editKey(name, isCharacter);
+  }
+
+  #askQuit(): void {
+    const unsent = this.#session.queued.length;
+    if (unsent === 0 || this.#focus === 'quit') return this.#exit();
+    this.#focusBeforeQuit = this.#focus;
+    this.#confirmId = undefined; // a delete question being answered is dropped
+    this.#focus = 'quit';
+    this.#notice = undefined;
   }
 
   #askDelete(id: number): void {
-    const message = this.#list.get(id);
+    const message = this.#pane.get(id);
     if (!message) return;
     if (!this.#session.isLoggedIn) return this.#tell('error', 'log in to delete your messages');
     if (message.user !== this.#session.username) {
       return this.#tell('error', `you can only delete your own messages; this one is ${sanitize(message.user)}'s`);
     }
+    if (this.#session.state.kind !== 'online') return this.#tell('error', 'not deleted: you are offline');
     this.#confirmId = id;
     this.#focus = 'confirm';
     this.#notice = undefined;
+  }
+
+  #delete(id: number): void {
+    this.#session.delete(id).then(
+      () => this.#tell('info', 'message deleted'),
+      (error: unknown) => this.#tell('error', `not deleted: ${toParleyError(error).message}`),
+    );
   }
 
   #login(): void {
@@ -273,34 +328,34 @@ export class ChatScreen {
     const check = checkUsername(this.#nameEditor.value);
     if (!check.ok) return this.#tell('error', check.message);
     this.#isLoggingIn = true;
-    this.#session.login(check.username).then(
-      (username) => {
-        this.#isLoggingIn = false;
-        this.#nameEditor.take();
-        this.#focus = 'compose';
-        this.#tell('info', `logged in as ${username}`);
-      },
-      (error: unknown) => {
-        this.#isLoggingIn = false;
-        this.#tell('error', toParleyError(error).message);
-      },
-    );
+    const done = (username: string) => {
+      this.#isLoggingIn = false;
+      this.#nameEditor.take();
+      if (this.#focus === 'login') this.#focus = 'compose';
+      this.#tell('info', `logged in as ${username}`);
+    };
+    const failed = (error: unknown) => {
+      this.#isLoggingIn = false;
+      this.#tell('error', toParleyError(error).message);
+    };
+    if (this.#session.state.kind === 'online') return void this.#session.login(check.username).then(done, failed);
+    // Offline: the name is used as soon as the server is back; meanwhile one can write.
+    this.#session.login(check.username).then(done, failed);
+    this.#nameEditor.take();
+    this.#focus = 'compose';
+    this.#tell('info', `you will be logged in as ${check.username} once connected`);
   }
 
   #send(): void {
-    const text = this.#composer.value;
-    if (text.trim() === '') {
-      this.#scroll = 0; // Enter on an empty line jumps back to the newest messages
-      this.#unseen = 0;
-      return;
-    }
+    // Trailing blank lines and spaces never mean anything; a paste often ends in a newline.
+    const text = this.#composer.value.trimEnd();
+    if (text.trim() === '') return this.#pane.jumpToNewest(); // Enter on an empty line
     const length = countCharacters(text.normalize('NFC'));
     if (length > MAX_TEXT_LENGTH) {
       return this.#tell('error', `message is ${length.toLocaleString('en')} characters; the limit is ${MAX_TEXT_LENGTH.toLocaleString('en')}`);
     }
     this.#composer.take();
-    this.#scroll = 0;
-    this.#unseen = 0;
+    this.#pane.jumpToNewest();
     this.#session.send(text).then(
       ({ message }) => this.#addLive(message),
       (error: unknown) => {
@@ -311,9 +366,9 @@ export class ChatScreen {
     );
   }
 
-  #scrollBy(rows: number): void {
-    this.#scroll = Math.max(0, this.#scroll + rows);
-    if (this.#scroll === 0) this.#unseen = 0;
+  #backToComposer(): void {
+    this.#focus = 'compose';
+    this.#pane.select(undefined);
   }
 
   #tell(kind: Notice['kind'], text: string): void {
@@ -323,51 +378,6 @@ export class ChatScreen {
 
   #exit(): void {
     this.#quit?.();
-  }
-
-  #viewHeight(): number {
-    return Math.max(1, this.#term.height - CHROME_ROWS);
-  }
-
-  /** The newest message on screen, to start selecting from. */
-  #visibleSelection(): number | undefined {
-    const ids = this.#rowIds.filter((id): id is number => id !== undefined);
-    return ids.at(-1) ?? this.#list.newest?.id;
-  }
-
-  /** Scrolls just enough to show every row of the selected message. */
-  #revealSelection(): void {
-    if (this.#selectedId === undefined) return;
-    this.#scroll = revealScroll(this.#allRows(), this.#selectedId, this.#viewHeight(), this.#scroll);
-    if (this.#selectedId === this.#list.oldest?.id) void this.#loadOlder();
-  }
-
-  #allRows(): Row[] {
-    const width = this.#term.width;
-    const me = this.#session.username;
-    const rows = this.#list.rows(width, me);
-    const layout = this.#list.layout(width, me);
-    for (const queued of this.#session.queued) {
-      const lines = messageLines({ user: me ?? '', text: queued.text, time: '' }, layout, 'pending');
-      for (const line of lines) rows.push({ line });
-    }
-    return rows;
-  }
-
-  async #loadOlder(): Promise<void> {
-    const oldest = this.#list.oldest;
-    if (this.#isLoadingOlder || !this.#hasOlder || !oldest || this.#session.state.kind !== 'online') return;
-    this.#isLoadingOlder = true;
-    try {
-      const page = await this.#session.history({ before: oldest.id, limit: OLDER_PAGE });
-      this.#hasOlder = page.messages.length > 0;
-      this.#list.add(page.messages);
-    } catch (error) {
-      this.#tell('error', `could not load older messages: ${toParleyError(error).message}`);
-    } finally {
-      this.#isLoadingOlder = false;
-      this.#requestRender();
-    }
   }
 
   #requestRender(): void {
@@ -386,28 +396,38 @@ export class ChatScreen {
     if (width < MIN_WIDTH || height < MIN_HEIGHT) {
       const lines: Line[] = Array.from({ length: height }, () => ({ spans: [] }));
       lines[0] = { spans: [{ text: truncate('Parley: the window is too small', width), style: theme.header }] };
-      this.#rowIds = [];
       return this.#painter.paint(lines, width, undefined);
     }
-    const viewport = layoutViewport({
-      rows: this.#allRows(),
-      height: this.#viewHeight(),
-      width,
-      scroll: this.#scroll,
-      selectedId: this.#selectedId,
-      unseen: this.#unseen,
-      emptyText: this.#session.isLoggedIn ? 'No messages yet. Say hello!' : 'Log in to read and send messages.',
-    });
-    this.#scroll = viewport.scroll;
-    if (this.#scroll === 0) this.#unseen = 0;
-    if (viewport.isAtTop && this.#scroll > 0) void this.#loadOlder();
-    const lines = [headerLine(`${this.#session.host}:${this.#session.port}`, this.#session.username, width), ...viewport.lines];
-    this.#rowIds = [undefined, ...viewport.ids, undefined];
-    lines.push(statusLine(this.#statusView(), width));
-    const composer = composerLine(this.#composerMode(), width);
-    lines.push(composer.line);
-    const cursor = composer.cursorColumn === undefined ? undefined : { x: composer.cursorColumn, y: height - 1 };
+    const composer = this.#composerView();
+    this.#composerTop = height - composer.lines.length;
+    const lines = [
+      headerLine(`${this.#session.host}:${this.#session.port}`, this.#session.username, width),
+      ...this.#pane.layout(width, this.#paneHeight(composer), this.#emptyText()),
+      statusLine(this.#statusView(), width),
+      ...composer.lines,
+    ];
+    const cursor = composer.cursor && { x: composer.cursor.column, y: this.#composerTop + composer.cursor.row };
     this.#painter.paint(lines, width, cursor);
+  }
+
+  /** Rows left for messages: the screen less the header, the status bar and the composer. */
+  #paneHeight(composer: ComposerView): number {
+    return Math.max(1, this.#term.height - 2 - composer.lines.length);
+  }
+
+  /** The composer rows; a long draft may take up to a third of the screen. */
+  #composerView(): ComposerView {
+    const maxRows = Math.max(1, Math.min(MAX_COMPOSER_ROWS, Math.floor((this.#term.height - 3) / 3)));
+    return composerLines(this.#composerMode(), this.#term.width, maxRows);
+  }
+
+  #emptyText(): string {
+    const session = this.#session;
+    // Never connected: the reason is the one thing worth reading, in full, not cut in the status bar.
+    if (session.state.kind === 'offline' && !session.hasBeenOnline) return session.state.error.message;
+    if (session.isLoggedIn) return 'No messages yet. Say hello!';
+    if (session.username !== undefined) return `You will be logged in as ${sanitize(session.username)} once connected.`;
+    return 'Log in to read and send messages.';
   }
 
   #statusView(): Parameters<typeof statusLine>[0] {
@@ -424,11 +444,14 @@ export class ChatScreen {
 
   #composerMode(): ComposerMode {
     if (this.#focus === 'login') return { kind: 'login', editor: this.#nameEditor };
+    if (this.#focus === 'quit') {
+      const count = this.#session.queued.length;
+      return { kind: 'confirm', question: `${count === 1 ? '1 message' : `${count} messages`} not sent — quit anyway?` };
+    }
     if (this.#focus === 'confirm') {
-      const text = this.#list.get(this.#confirmId ?? -1)?.text ?? '';
+      const text = this.#pane.get(this.#confirmId ?? -1)?.text ?? '';
       return { kind: 'confirm', question: `Delete your message "${truncate(sanitize(text).replace(/\s+/g, ' '), 30)}"?` };
     }
     return { kind: 'compose', editor: this.#composer, isSelecting: this.#focus === 'select' };
   }
 }
-

@@ -1,11 +1,29 @@
 // The composer's text and cursor, with readline's editing keys and a history of what was
-// sent. Pure state: the screen maps keys to these calls and draws `view()`.
+// sent. Pure state: the screen maps keys to these calls and draws `view()` (one row that
+// slides sideways, for the name prompt) or `layout()` (rows, for a draft that may hold
+// newlines from a paste or Alt-Enter).
 //
 // The cursor counts grapheme clusters, not UTF-16 units, so Left, Backspace and Delete step
 // over "é" (e + U+0301), an emoji or a flag as one character, never splitting one in half.
+// A newline is one character too; Home, End, Ctrl-U and Ctrl-K stop at it, as in a shell.
 import { graphemeWidth, graphemes } from './text-width.js';
 
 const MAX_HISTORY = 200;
+const NEWLINE = '\n';
+
+/** One screen row of the draft: characters [start, end) of it, and their text. */
+export interface DraftRow {
+  start: number;
+  end: number;
+  text: string;
+}
+
+export interface DraftLayout {
+  rows: DraftRow[];
+  cursorRow: number;
+  /** Cells from the start of the cursor's row. */
+  cursorColumn: number;
+}
 
 export class LineEditor {
   #chars: string[] = [];
@@ -34,6 +52,8 @@ export class LineEditor {
   }
 
   insert(text: string): void {
+    // "\r\n" is one grapheme cluster; a terminal's paste has those, and bare "\r" too.
+    text = text.replace(/\r\n?/g, NEWLINE);
     // Re-segment around the cursor: a combining mark typed after "e" joins it.
     const before = this.#chars.slice(0, this.#cursor).join('') + text;
     const beforeChars = graphemes(before);
@@ -62,6 +82,7 @@ export class LineEditor {
     CTRL_E: () => this.end(),
     BACKSPACE: () => this.backspace(),
     DELETE: () => this.deleteForward(),
+    CTRL_D: () => this.deleteForward(),
     CTRL_U: () => this.deleteToStart(),
     CTRL_K: () => this.deleteToEnd(),
     CTRL_W: () => this.deleteWordBack(),
@@ -76,12 +97,13 @@ export class LineEditor {
     this.#cursor = Math.min(this.#chars.length, this.#cursor + 1);
   }
 
+  /** To the start of the line the cursor is on (the whole draft is one line without newlines). */
   home(): void {
-    this.#cursor = 0;
+    this.#cursor = this.#lineStart();
   }
 
   end(): void {
-    this.#cursor = this.#chars.length;
+    this.#cursor = this.#lineEnd();
   }
 
   backspace(): void {
@@ -94,24 +116,116 @@ export class LineEditor {
     this.#chars.splice(this.#cursor, 1);
   }
 
-  /** Ctrl-U: deletes everything before the cursor. */
+  /** Ctrl-U: deletes from the start of the line to the cursor. */
   deleteToStart(): void {
-    this.#chars.splice(0, this.#cursor);
-    this.#cursor = 0;
+    const start = this.#lineStart();
+    this.#chars.splice(start, this.#cursor - start);
+    this.#cursor = start;
   }
 
-  /** Ctrl-K: deletes everything after the cursor. */
+  /** Ctrl-K: deletes from the cursor to the end of the line. */
   deleteToEnd(): void {
-    this.#chars.splice(this.#cursor);
+    this.#chars.splice(this.#cursor, this.#lineEnd() - this.#cursor);
   }
 
   /** Ctrl-W: deletes the word before the cursor and the spaces after it, like readline. */
   deleteWordBack(): void {
+    const isSpace = (char: string | undefined) => char === ' ' || char === NEWLINE;
     let start = this.#cursor;
-    while (start > 0 && this.#chars[start - 1] === ' ') start--;
-    while (start > 0 && this.#chars[start - 1] !== ' ') start--;
+    while (start > 0 && isSpace(this.#chars[start - 1])) start--;
+    while (start > 0 && !isSpace(this.#chars[start - 1])) start--;
     this.#chars.splice(start, this.#cursor - start);
     this.#cursor = start;
+  }
+
+  /**
+   * The draft as rows of at most `width` cells: a row ends at a newline, or after its last
+   * space when the next word would not fit. The last cell of each row stays free for the
+   * cursor. A cursor where a row wraps shows at the start of the next row.
+   */
+  layout(width: number): DraftLayout {
+    const room = Math.max(2, width - 1);
+    const rows: DraftRow[] = [];
+    let start = 0;
+    let used = 0;
+    for (let i = 0; i < this.#chars.length; i++) {
+      const char = this.#chars[i]!;
+      if (char === NEWLINE) {
+        rows.push(this.#row(start, i));
+        start = i + 1;
+        used = 0;
+        continue;
+      }
+      const w = graphemeWidth(char);
+      if (char === ' ' && used + w > room) {
+        // A space where the row is full stays at its end, out of sight, and the row breaks after it.
+        rows.push(this.#row(start, i + 1));
+        start = i + 1;
+        used = 0;
+        continue;
+      }
+      if (used + w > room && i > start) {
+        // Break after the last space on the row, as a text area does; a word longer than the
+        // row is cut where the row is full.
+        let end = i;
+        while (end > start && this.#chars[end - 1] !== ' ') end--;
+        if (end === start) end = i;
+        rows.push(this.#row(start, end));
+        start = end;
+        used = this.#cells(start, i);
+      }
+      used += w;
+    }
+    rows.push(this.#row(start, this.#chars.length));
+    let cursorRow = 0;
+    for (let r = 0; r < rows.length; r++) if (rows[r]!.start <= this.#cursor) cursorRow = r;
+    const row = rows[cursorRow]!;
+    return { rows, cursorRow, cursorColumn: this.#cells(row.start, this.#cursor) };
+  }
+
+  /**
+   * Up or Down by one screen row of `layout(width)`, keeping the column as well as the row
+   * allows. False on the first or last row, where Up and Down mean history instead.
+   */
+  moveVertically(direction: -1 | 1, width: number): boolean {
+    const { rows, cursorRow, cursorColumn } = this.layout(width);
+    const target = rows[cursorRow + direction];
+    if (!target) return false;
+    // The end of a row that wraps is where the next row starts; the cursor would show there.
+    const isWrapped = rows[cursorRow + direction + 1]?.start === target.end;
+    const last = isWrapped ? target.end - 1 : target.end;
+    let index = target.start;
+    let used = 0;
+    while (index < last) {
+      const w = graphemeWidth(this.#chars[index]!);
+      if (used + w > cursorColumn) break;
+      used += w;
+      index++;
+    }
+    this.#cursor = index;
+    return true;
+  }
+
+  #row(start: number, end: number): DraftRow {
+    return { start, end, text: this.#chars.slice(start, end).join('') };
+  }
+
+  #cells(start: number, end: number): number {
+    let cells = 0;
+    for (let i = start; i < end; i++) cells += graphemeWidth(this.#chars[i]!);
+    return cells;
+  }
+
+  #lineStart(): number {
+    let start = this.#cursor;
+    while (start > 0 && this.#chars[start - 1] !== NEWLINE) start--;
+    return start;
+  }
+
+  #lineEnd(): number {
+    let end = this.#cursor;
+    while (end < this.#chars.length && this.#chars[end] !== NEWLINE) end++;
+    return end;
   }
 
   /** Empties the line and remembers it for Up; returns what was there. */

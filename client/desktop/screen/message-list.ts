@@ -5,7 +5,6 @@
 import type { ChatMessage } from '../../../protocol/message.js';
 import type { Line } from './painter.js';
 import { dayKey, dayLine, messageLayout, messageLines, type MessageLayout } from './message-view.js';
-import { sanitize, textWidth } from './text-width.js';
 
 export interface Row {
   line: Line;
@@ -20,7 +19,6 @@ export class MessageList {
   /** Each message's local calendar day, worked out once (a Date per message per frame adds up). */
   readonly #days = new Map<number, string>();
   #layoutKey = '';
-  #longestName = 0;
 
   get size(): number {
     return this.#messages.length;
@@ -43,7 +41,6 @@ export class MessageList {
     this.#byId.clear();
     this.#lines.clear();
     this.#days.clear();
-    this.#longestName = 0;
     this.add(messages);
   }
 
@@ -72,7 +69,7 @@ export class MessageList {
 
   /** Every row, oldest first, for a screen `width` wide. */
   rows(width: number, me: string | undefined, now = new Date()): Row[] {
-    const layout = messageLayout(width, this.#longestName, me);
+    const layout = messageLayout(width, me);
     const key = `${layout.width}/${layout.nameColumn}/${layout.showTime}/${me ?? ''}`;
     if (key !== this.#layoutKey) {
       this.#lines.clear();
@@ -91,10 +88,6 @@ export class MessageList {
     return rows;
   }
 
-  /** The layout the rows use, so pending sends below the list line up with them. */
-  layout(width: number, me: string | undefined): MessageLayout {
-    return messageLayout(width, this.#longestName, me);
-  }
 
   #linesOf(message: ChatMessage, layout: MessageLayout): Line[] {
     let lines = this.#lines.get(message.id);
@@ -110,7 +103,6 @@ export class MessageList {
     for (const message of messages) {
       this.#byId.set(message.id, message);
       this.#days.set(message.id, dayKey(message.time));
-      this.#longestName = Math.max(this.#longestName, textWidth(sanitize(message.user)));
     }
     const newest = this.#messages.at(-1);
     const sorted = [...messages].sort((a, b) => a.id - b.id);

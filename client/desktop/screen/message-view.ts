@@ -1,6 +1,9 @@
 // How one message looks: local time, the author right-aligned in a column, a bar, and the text
 // wrapped with a hanging indent so every line of it starts in the same column. Pure.
 //
+// The name column has a fixed width for a given screen width: sized to the longest name seen,
+// it would widen when someone with a longer name posts and shift every line on screen.
+//
 //    14:03      alice │ a message long enough to wrap keeps its text
 //                     │ in one column
 //    14:05        bob ┃ your own messages get a heavy bar and your colour
@@ -11,7 +14,8 @@ import { fit, sanitize, textWidth, wrap } from './text-width.js';
 import { glyphs, nameStyle, theme } from './theme.js';
 
 const MIN_NAME_COLUMN = 3;
-const MAX_NAME_COLUMN = 16;
+/** Longer names are cut with "…"; the full name is in the header (your own) or the web client. */
+const NAME_COLUMN = 12;
 /** Below this width the time column goes, so the text keeps room to breathe. */
 const TIME_COLUMN_MIN_SCREEN = 48;
 
@@ -25,9 +29,9 @@ export interface MessageLayout {
 
 export type MessageVariant = 'normal' | 'pending';
 
-/** The column widths for a screen width and the names on screen. */
-export function messageLayout(width: number, longestName: number, me: string | undefined): MessageLayout {
-  const nameColumn = Math.max(MIN_NAME_COLUMN, Math.min(longestName, MAX_NAME_COLUMN, Math.floor(width / 4)));
+/** The column widths for a screen width. */
+export function messageLayout(width: number, me: string | undefined): MessageLayout {
+  const nameColumn = Math.max(MIN_NAME_COLUMN, Math.min(NAME_COLUMN, Math.floor(width / 4)));
   return { width, nameColumn, showTime: width >= TIME_COLUMN_MIN_SCREEN, me };
 }
 
@@ -65,11 +69,15 @@ export function dayLine(time: string, width: number, now = new Date()): Line {
   return { spans: [{ text: glyphs.day.repeat(side) + label + glyphs.day.repeat(side), style: theme.daySeparator }] };
 }
 
-/** The same line, with a background across the whole row (the selected message). */
-export function highlight(line: Line, bg: number): Line {
+/**
+ * The same line in `style` across the whole row (the selected message). The colours of the
+ * spans go: names in mid tones and the terminal's default text colour are not all readable on
+ * one background, and a light or dark theme decides what "default" is.
+ */
+export function highlight(line: Line, style: Style): Line {
   return {
-    spans: line.spans.map((span) => ({ text: span.text, style: { ...span.style, bg } })),
-    fill: { bg },
+    spans: line.spans.map((span) => ({ text: span.text, style: { ...style, bold: span.style?.bold } })),
+    fill: style,
   };
 }
 

@@ -1,6 +1,7 @@
 // Runs the full-screen client on the process's terminal and makes sure the terminal is given
 // back on every way out: Ctrl-C/Ctrl-D, SIGTERM/SIGHUP, or a bug (then one line on stderr,
-// not a stack dump over a screen in raw mode).
+// not a stack dump over a screen in raw mode). Messages still waiting to be sent are printed
+// on stderr once the terminal is back, so quitting offline never loses what was typed.
 import termkit from 'terminal-kit';
 import type { ConnectionOptions } from '../connection.js';
 import { Session } from '../session.js';
@@ -17,8 +18,10 @@ export async function runScreen(options: ScreenOptions): Promise<number> {
   const restore = () => {
     if (isRestored) return;
     isRestored = true;
+    const unsent = session.queued;
     session.close();
     screen.restore();
+    if (unsent.length > 0) process.stderr.write(describeUnsent(unsent.map((item) => item.text)));
   };
   const crash = (error: unknown) => {
     restore();
@@ -43,4 +46,10 @@ export async function runScreen(options: ScreenOptions): Promise<number> {
   // the restoring escape sequences are flushed.
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
   process.exit(0);
+}
+
+function describeUnsent(texts: string[]): string {
+  const what = texts.length === 1 ? '1 message was' : `${texts.length} messages were`;
+  const list = texts.map((text) => `  ${text.replace(/\n/g, '\n  ')}\n`).join('');
+  return `parley-desktop: ${what} not sent:\n${list}`;
 }

@@ -80,6 +80,15 @@ export function sanitize(text: string): string {
   return text.replace(/\r\n?/g, '\n').replace(/\t/g, ' '.repeat(TAB_WIDTH)).replace(CONTROL, '\ufffd').replace(BIDI_CONTROL, '');
 }
 
+/**
+ * Pasted text made fit for the composer: line ends as "\n", tabs as spaces (a tab's width is
+ * the terminal's to decide, so the cursor would drift), no other control characters, and no
+ * newline at the very end (a copied line usually brings one).
+ */
+export function cleanPaste(text: string): string {
+  return text.replace(/\r\n?/g, '\n').replace(/\t/g, ' '.repeat(TAB_WIDTH)).replace(CONTROL, '').replace(/\n+$/, '');
+}
+
 /** Cuts text to at most `width` cells, ending in "…" when something was cut. */
 export function truncate(text: string, width: number): string {
   if (textWidth(text) <= width) return text;

@@ -10,6 +10,7 @@
 import type { Row } from './message-list.js';
 import { highlight } from './message-view.js';
 import type { Line } from './painter.js';
+import { textWidth, wrap } from './text-width.js';
 import { theme } from './theme.js';
 
 export interface ViewportInput {
@@ -20,7 +21,7 @@ export interface ViewportInput {
   selectedId: number | undefined;
   /** New messages that arrived while scrolled back. */
   unseen: number;
-  /** Shown in the middle when there are no rows. */
+  /** Shown in the middle when there are no rows; wrapped when long. */
   emptyText: string;
 }
 
@@ -45,7 +46,11 @@ export function layoutViewport(input: ViewportInput): Viewport {
     lines.push({ spans: [] });
     ids.push(undefined);
   }
-  if (rows.length === 0) lines[Math.floor(height / 2)] = centred(input.emptyText, width, theme.empty);
+  if (rows.length === 0) {
+    const text = wrap(input.emptyText, Math.max(10, width - 4)).slice(0, height);
+    const top = Math.max(0, Math.floor((height - text.length) / 2));
+    text.forEach((line, index) => (lines[top + index] = centred(line, width, theme.empty)));
+  }
   for (const row of rows.slice(start, end)) {
     const isSelected = row.messageId !== undefined && row.messageId === input.selectedId;
     lines.push(isSelected ? highlight(row.line, theme.selected) : row.line);
@@ -54,18 +59,23 @@ export function layoutViewport(input: ViewportInput): Viewport {
   if (scroll > 0 && height > 1) {
     // Scrolled back: the last line says so, and how much is waiting below.
     const below = input.unseen > 0 ? `↓ ${input.unseen} new ${input.unseen === 1 ? 'message' : 'messages'}` : '↓ more below';
-    lines[height - 1] = centred(` ${below} · PgDn or Enter to jump `, width, theme.scrollMark, '─');
+    lines[height - 1] = centred(` ${below} · Enter to jump `, width, theme.scrollMark, '─');
     ids[height - 1] = undefined;
   }
   return { lines, ids, scroll, isAtTop: start === 0 };
 }
 
-/** The scroll position that shows every row of message `id`, moving as little as possible. */
+/**
+ * The scroll position that shows every row of message `id`, moving as little as possible. A
+ * day line right above the message comes along, so the first message of a day is never shown
+ * without its date.
+ */
 export function revealScroll(rows: Row[], id: number, height: number, scroll: number): number {
-  const first = rows.findIndex((row) => row.messageId === id);
+  let first = rows.findIndex((row) => row.messageId === id);
   if (first === -1) return scroll;
   let last = first;
   while (rows[last + 1]?.messageId === id) last++;
+  if (first > 0 && rows[first - 1]!.messageId === undefined && last - first + 1 < height) first--;
   let next = scroll;
   if (last >= rows.length - next) next = rows.length - (last + 1);
   // When scrolled back one line is taken by the "more below" mark: keep the message above it.
@@ -75,6 +85,6 @@ export function revealScroll(rows: Row[], id: number, height: number, scroll: nu
 }
 
 function centred(text: string, width: number, style: Line['spans'][number]['style'], pad = ' '): Line {
-  const side = Math.max(0, Math.floor((width - [...text].length) / 2));
+  const side = Math.max(0, Math.floor((width - textWidth(text)) / 2));
   return { spans: [{ text: pad.repeat(side), style }, { text, style }, { text: pad.repeat(side), style }] };
 }

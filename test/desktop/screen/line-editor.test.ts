@@ -74,3 +74,47 @@ test('a long line scrolls so the cursor stays visible', () => {
   assert.equal(view.cursorColumn, 6);
   assert.equal(view.text, '界世界', 'the last three characters, the cursor after them');
 });
+
+test('a draft with newlines lays out one row per line, and wraps long lines after a space', () => {
+  const editor = typed('first\r\nsecond is a longer line');
+  assert.equal(editor.value, 'first\nsecond is a longer line', 'a pasted CRLF becomes one newline');
+  const layout = editor.layout(12);
+  assert.deepEqual(
+    layout.rows.map((row) => row.text),
+    ['first', 'second is a ', 'longer line'],
+  );
+  assert.deepEqual([layout.cursorRow, layout.cursorColumn], [2, 11]);
+  const word = typed('abcdefghijklmnop').layout(6);
+  assert.deepEqual(word.rows.map((row) => row.text), ['abcde', 'fghij', 'klmno', 'p'], 'a word longer than a row is cut');
+});
+
+test('Up and Down move between the rows of a draft, keeping the column, and stop at its edges', () => {
+  const editor = typed('one two three\nfour');
+  const width = 10; // rows: "one two ", "three", "four"
+  assert.equal(editor.moveVertically(-1, width), true);
+  assert.deepEqual(editor.layout(width).cursorColumn, 4, 'from the end of "four" to column 4 of "three"');
+  assert.equal(editor.moveVertically(-1, width), true);
+  editor.insert('X');
+  assert.equal(editor.value, 'one Xtwo three\nfour');
+  editor.set('one two three\nfour');
+  editor.home();
+  editor.home();
+  while (editor.moveVertically(-1, width));
+  assert.equal(editor.moveVertically(-1, width), false, 'the first row: Up is for history');
+  assert.equal(editor.cursor, 0);
+});
+
+test('Home, End, Ctrl-U and Ctrl-K stop at a newline; Ctrl-D deletes forward', () => {
+  const editor = typed('keep this\nedit this line');
+  editor.applyKey('HOME');
+  assert.equal(editor.cursor, 10, 'the start of the second line');
+  editor.applyKey('CTRL_K');
+  assert.equal(editor.value, 'keep this\n');
+  editor.insert('new line');
+  editor.left();
+  editor.left();
+  editor.applyKey('CTRL_U');
+  assert.equal(editor.value, 'keep this\nne');
+  editor.applyKey('CTRL_D');
+  assert.equal(editor.value, 'keep this\ne');
+});

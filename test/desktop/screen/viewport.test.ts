@@ -40,3 +40,11 @@ test('revealScroll moves just enough to show the whole selected message', () => 
   assert.equal(revealScroll(all, 5, 3, 5), 2, 'scrolls down, keeping it above the "more below" mark');
   assert.equal(revealScroll(all, 99, 3, 1), 1, 'an unknown id changes nothing');
 });
+
+test('revealScroll brings the day line above the first message of a day along (Home)', () => {
+  const dayLine = { line: { spans: [{ text: '── Today ──' }] } };
+  const all = [dayLine, ...rows(1, 1, 1, 1, 1, 1)];
+  // Rows: day line, m1..m6. Height 3 at the newest: m4..m6 on screen.
+  assert.equal(revealScroll(all, 1, 3, 0), 4, 'the day line is the top row, m1 under it');
+  assert.equal(layoutViewport({ ...base, rows: all, height: 3, scroll: 4 }).lines[0]!.spans[0]!.text, '── Today ──');
+});
