@@ -2,8 +2,21 @@
 // await the next frame matching a predicate, so nothing depends on timing.
 import { connect, type Socket } from 'node:net';
 import { FrameDecoder } from '../../protocol/frame-decoder.js';
+import type { ErrorReply, ServerFrame } from '../../protocol/tcp-frames.js';
 
-export type Frame = Record<string, any>;
+// Named keys only: empty replies are Record<string, never>, whose index signature would swallow them.
+type NamedKeys<T> = keyof { [K in keyof T as string extends K ? never : K]: T[K] };
+type KeysOf<U> = U extends unknown ? NamedKeys<U> : never;
+type ValueOf<U, K extends PropertyKey> = U extends unknown ? (K extends NamedKeys<U> ? U[K] : never) : never;
+/**
+ * Any frame the server sends, flattened: every field of every reply and push, typed as
+ * protocol/tcp-frames.ts says. A test reads the fields it expects of a frame and asserts on
+ * them; a field the frame lacks is undefined at run time and fails that assertion.
+ */
+export type Frame = Omit<{ [K in KeysOf<ServerFrame>]: ValueOf<ServerFrame, K> }, 'error'> & {
+  // Optional fields of an error (retryAfter) are read the same way.
+  error: Required<ErrorReply['error']>;
+};
 
 export class RawClient {
   readonly socket: Socket;
@@ -53,7 +66,8 @@ export class RawClient {
       return Promise.resolve(found);
     }
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching frame within ${timeoutMs} ms; got ${JSON.stringify(this.frames.slice(-5))}`)), timeoutMs);
+      const recent = () => JSON.stringify(this.frames.slice(-5)).slice(0, 2000);
+      const timer = setTimeout(() => reject(new Error(`no matching frame within ${timeoutMs} ms; the last frames were ${recent()}`)), timeoutMs);
       this.#waiters.push({
         match,
         resolve: (frame) => {
