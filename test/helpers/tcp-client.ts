@@ -24,8 +24,9 @@ export class RawClient {
   readonly closed: Promise<void>;
   /** Frames already handed to a caller of next(); each frame is returned once. */
   #consumed = new WeakSet<Frame>();
-  #waiters: Array<{ match: (f: Frame) => boolean; resolve: (f: Frame) => void }> = [];
+  #waiters: Array<{ match: (f: Frame) => boolean; resolve: (f: Frame) => void; reject: (error: Error) => void }> = [];
   #nextId = 1;
+  #isClosed = false;
 
   private constructor(socket: Socket) {
     this.socket = socket;
@@ -35,6 +36,15 @@ export class RawClient {
     });
     socket.on('error', () => {});
     this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    // Nothing can match once the connection is gone: waiting out the timeout would only slow tests.
+    socket.once('close', () => {
+      this.#isClosed = true;
+      for (const waiter of this.#waiters.splice(0)) waiter.reject(this.#closedError());
+    });
+  }
+
+  #closedError(): Error {
+    return new Error(`the connection closed before a matching frame arrived; the last frames were ${JSON.stringify(this.frames.slice(-5)).slice(0, 2000)}`);
   }
 
   static async connect(port: number, host = '127.0.0.1'): Promise<RawClient> {
@@ -65,14 +75,22 @@ export class RawClient {
       this.#consumed.add(found);
       return Promise.resolve(found);
     }
+    if (this.#isClosed) return Promise.reject(this.#closedError());
     return new Promise((resolve, reject) => {
       const recent = () => JSON.stringify(this.frames.slice(-5)).slice(0, 2000);
-      const timer = setTimeout(() => reject(new Error(`no matching frame within ${timeoutMs} ms; the last frames were ${recent()}`)), timeoutMs);
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w.match !== match);
+        reject(new Error(`no matching frame within ${timeoutMs} ms; the last frames were ${recent()}`));
+      }, timeoutMs);
       this.#waiters.push({
         match,
         resolve: (frame) => {
           clearTimeout(timer);
           resolve(frame);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
         },
       });
     });
