@@ -12,8 +12,7 @@
 //   read and requests wait before they run. A synchronous one (history) runs and writes its
 //   reply in the same turn, so every reply is counted before the next request looks.
 // - A client that stops reading altogether is cut off with SLOW_CONSUMER (outbox.ts says when).
-// - A frame must be complete within --frame-timeout of its first byte, counted while the server
-//   reads: one byte now and then must not keep a half-written frame open forever.
+// - A frame must be complete within --frame-timeout of its first byte (frame-deadline.ts).
 import type { Socket } from 'node:net';
 import { FrameDecoder, encodeFrame } from '../../protocol/frame-decoder.js';
 import { MAX_FRAME_BYTES, MAX_TEXT_LENGTH } from '../../protocol/limits.js';
@@ -23,6 +22,7 @@ import { hashToken } from '../chat/session-token.js';
 import { ApiError, toApiError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
+import { FrameDeadline } from './frame-deadline.js';
 import { operations, optionalCursor, requireSession, type OperationContext } from './operations.js';
 import { MAX_UNREAD_BYTES, Outbox } from './outbox.js';
 import type { SessionConnections, SessionHolder } from './session-connections.js';
@@ -54,6 +54,7 @@ export class Connection implements Subscriber, SessionHolder {
   readonly #deps: ConnectionDeps;
   readonly #decoder = new FrameDecoder(MAX_FRAME_BYTES);
   readonly #outbox: Outbox;
+  readonly #frameDeadline: FrameDeadline;
   readonly #context: OperationContext;
   #session: Session | undefined;
   /** hashToken(#session.token), computed once per login or resume. */
@@ -66,10 +67,6 @@ export class Connection implements Subscriber, SessionHolder {
   /** Set while subscribed; changes arriving during the backlog replay wait in `held`. */
   #subscription: { live: boolean; last: number; held: Array<{ frame: string; cursor: number }> } | null = null;
   #closing = false;
-  #frameDeadline: NodeJS.Timeout | null = null;
-  #frameDeadlineAt = 0;
-  /** Time left on the frame deadline while reading is paused; null when none is running. */
-  #frameTimeLeftMs: number | null = null;
 
   constructor(socket: Socket, deps: ConnectionDeps) {
     this.#socket = socket;
@@ -84,6 +81,9 @@ export class Connection implements Subscriber, SessionHolder {
         connection.#setSession(session);
       },
     };
+    this.#frameDeadline = new FrameDeadline(deps.frameTimeoutMs, () =>
+      this.#fail('IDLE_TIMEOUT', `no complete frame within ${deps.frameTimeoutMs / 1000} s of its first byte; every frame must end with a newline`),
+    );
     this.#outbox = new Outbox(socket, {
       onDrain: () => this.#pump(),
       onCut: (unreadBytes) => this.#cutOff(unreadBytes),
@@ -148,7 +148,7 @@ export class Connection implements Subscriber, SessionHolder {
   #onData(chunk: Buffer): void {
     const result = this.#decoder.push(chunk);
     for (const frame of result.frames) this.#frames.push(frame);
-    this.#trackFrameDeadline(result.frames.length > 0);
+    this.#frameDeadline.track(this.#decoder.pendingBytes, result.frames.length > 0);
     this.#pump();
     if (!result.ok) {
       this.#fail('FRAME_TOO_LARGE', `a frame of more than ${result.limit} bytes was sent; the limit is ${MAX_FRAME_BYTES} bytes per line, so the connection is closed`);
@@ -169,50 +169,11 @@ export class Connection implements Subscriber, SessionHolder {
     const mayRead = this.#frames.length === 0 && this.#inFlight.size < MAX_REQUESTS_IN_FLIGHT && !this.#outbox.isFull;
     if (mayRead && this.#socket.isPaused()) {
       this.#socket.resume();
-      this.#resumeFrameDeadline();
+      this.#frameDeadline.resume();
     } else if (!mayRead && !this.#socket.isPaused()) {
       this.#socket.pause();
-      this.#pauseFrameDeadline();
+      this.#frameDeadline.pause();
     }
-  }
-
-  // Silence is fine between frames (a subscriber may listen for hours), not in the middle of
-  // one. The deadline runs from a frame's first byte; a chunk that completes a frame and begins
-  // another starts the new frame's deadline.
-  #trackFrameDeadline(completedAFrame: boolean): void {
-    if (this.#decoder.pendingBytes === 0 || completedAFrame) this.#clearFrameDeadline();
-    if (this.#decoder.pendingBytes > 0 && this.#frameDeadline === null) this.#startFrameDeadline(this.#deps.frameTimeoutMs);
-  }
-
-  #startFrameDeadline(ms: number): void {
-    this.#frameDeadlineAt = Date.now() + ms;
-    this.#frameDeadline = setTimeout(() => {
-      this.#frameDeadline = null;
-      this.#fail('IDLE_TIMEOUT', `no complete frame within ${this.#deps.frameTimeoutMs / 1000} s of its first byte; every frame must end with a newline`);
-    }, ms);
-    this.#frameDeadline.unref();
-  }
-
-  #clearFrameDeadline(): void {
-    if (this.#frameDeadline !== null) clearTimeout(this.#frameDeadline);
-    this.#frameDeadline = null;
-    this.#frameTimeLeftMs = null;
-  }
-
-  // While the server itself does not read (the client is behind, or at its limit of requests),
-  // the rest of a frame may be waiting unread in the kernel: that time is not the client's.
-  #pauseFrameDeadline(): void {
-    if (this.#frameDeadline === null) return;
-    const left = Math.max(0, this.#frameDeadlineAt - Date.now());
-    this.#clearFrameDeadline();
-    this.#frameTimeLeftMs = left;
-  }
-
-  #resumeFrameDeadline(): void {
-    if (this.#frameTimeLeftMs === null) return;
-    const left = this.#frameTimeLeftMs;
-    this.#frameTimeLeftMs = null;
-    this.#startFrameDeadline(left);
   }
 
   #onFrame(text: string): void {
@@ -354,7 +315,7 @@ export class Connection implements Subscriber, SessionHolder {
 
   /** Ends the connection, after `error` when given; a client that never reads it is dropped. */
   #close(error?: ApiError): void {
-    this.#clearFrameDeadline();
+    this.#frameDeadline.clear();
     if (error && this.#socket.writable) this.#socket.write(encodeFrame(errorReply(null, error)));
     this.#socket.end();
     setTimeout(() => this.#socket.destroy(), CLOSE_GRACE_MS).unref();
@@ -365,7 +326,7 @@ export class Connection implements Subscriber, SessionHolder {
   }
 
   #onClose(): void {
-    this.#clearFrameDeadline();
+    this.#frameDeadline.clear();
     this.#stopSubscription();
     // Out of the session index; #session stays for the disconnect log line.
     this.#deps.sessions.move(this, this.#sessionHash, undefined);
