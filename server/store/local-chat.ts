@@ -22,7 +22,7 @@ import { RingBuffer, type Change } from '../ring-buffer.js';
 import type { WriteOp, Written } from './apply-writes.js';
 import { CommitLoop } from './commit-loop.js';
 import { RateLimiter } from './rate-limiter.js';
-import { changesAfter, history, liveChangesAfter, resetPage, toChatMessage, toLiveChange } from './ring-reads.js';
+import { changesAfter, history, liveChangesAfter, resetPage, toLiveChange, toRetriedMessage } from './ring-reads.js';
 import { SessionStore } from './sessions.js';
 import { WriteQueue } from './write-queue.js';
 
@@ -215,9 +215,7 @@ export class LocalChat implements Chat {
     await this.#commits.durable(seq);
     const change = this.ring.readMessage(seq, this.ring.published);
     // Evicted from memory long ago: the id and author are what matter to the retrying client.
-    if (!change) return { id: seq, user: username, text, time: new Date(0).toISOString() };
-    // Deleted since: the retry learns its id, author and time, but a deleted text is never served.
-    return change.deletedAt !== 0 ? { ...toChatMessage(change), text: '' } : toChatMessage(change);
+    return change ? toRetriedMessage(change) : { id: seq, user: username, text, time: new Date(0).toISOString() };
   }
 
   #rememberClientId(user: string, clientId: string, seq: number): void {
