@@ -26,6 +26,10 @@
 //   new record's end (its bytes are about to be overwritten). A reader whose cursor was evicted
 //   gets `missed: true` and continues at OLDEST. A record larger than the whole arena is a
 //   RangeError (the store caps text at 4,000 characters first, so this is a safety net).
+// - A writer may ask (`keepUnpublished`) never to evict a change above PUBLISHED: the write stops
+//   there instead (appendMessages returns fewer seqs, deleteMessage 'no-room'). The store always
+//   asks, because such a change is not on disk yet; evicting it would lose a write whose sender is
+//   about to be told it succeeded. Publishing makes room, so the store retries after it.
 //
 // Writers take LOCK, an Atomics mutex (Drepper's three-state futex: 0 free, 1 held, 2 held with
 // sleepers). A writer holds it for microseconds (a batch of slot stores and one memcpy per
@@ -54,7 +58,11 @@ export type Change =
   | { kind: 'delete'; seq: number; messageId: number; timeMs: number };
 export type MessageChange = Change & { kind: 'message' };
 export interface RingOptions { capacity?: number; arenaBytes?: number }
-export type DeleteResult = { result: 'deleted'; seq: number } | { result: 'not-found' } | { result: 'forbidden' };
+export type DeleteResult = { result: 'deleted'; seq: number } | { result: 'not-found' } | { result: 'forbidden' } | { result: 'no-room' };
+export interface WriteOptions {
+  /** Stop instead of evicting a change above PUBLISHED (see the top of this file). */
+  keepUnpublished?: boolean;
+}
 export type WaitResult = 'ok' | 'timed-out' | 'not-equal';
 export interface RingStats { used: number; capacity: number; arenaUsedBytes: number; arenaBytes: number; head: number; oldest: number; published: number }
 
@@ -99,6 +107,14 @@ const SLOT_FLOATS = 2;
 
 const KIND_MESSAGE = 1;
 const KIND_DELETE = 2;
+
+// #encodeMessages() returns three Int32 lengths per message, in this order.
+const LENGTH_USER = 0;
+const LENGTH_TEXT = 1;
+const LENGTH_CLIENT_ID = 2; // -1 for a null clientId
+const LENGTHS_PER_MESSAGE = 3;
+/** UTF-8 takes at most 3 bytes per UTF-16 code unit (a surrogate pair: 4 bytes for 2 units). */
+const MAX_UTF8_BYTES_PER_UNIT = 3;
 
 const UNLOCKED = 0;
 const LOCKED = 1;
@@ -183,9 +199,13 @@ export class RingBuffer {
     return Atomics.load(this.#meta, OLDEST);
   }
 
-  appendMessages(messages: NewMessage[]): number[] {
+  /**
+   * Writes the messages with consecutive seqs and returns those seqs: all of them, or with
+   * `keepUnpublished` the ones before the first message that would evict an unpublished change.
+   */
+  appendMessages(messages: NewMessage[], options: WriteOptions = {}): number[] {
     const lengths = this.#encodeMessages(messages);
-    const seqs: number[] = new Array(messages.length);
+    const seqs: number[] = [];
     this.#lock();
     try {
       const head = this.#meta[HEAD]!;
@@ -193,10 +213,14 @@ export class RingBuffer {
       let at = 0;
       for (let i = 0; i < messages.length; i++) {
         const seq = head + 1 + i;
-        const message = messages[i]!;
-        this.#write(seq, KIND_MESSAGE, message.timeMs, 0, 0, at, lengths[3 * i]!, lengths[3 * i + 1]!, lengths[3 * i + 2]!);
-        at += lengths[3 * i]! + lengths[3 * i + 1]! + Math.max(0, lengths[3 * i + 2]!);
-        seqs[i] = seq;
+        const userBytes = lengths[LENGTHS_PER_MESSAGE * i + LENGTH_USER]!;
+        const textBytes = lengths[LENGTHS_PER_MESSAGE * i + LENGTH_TEXT]!;
+        const clientIdBytes = lengths[LENGTHS_PER_MESSAGE * i + LENGTH_CLIENT_ID]!;
+        const size = userBytes + textBytes + Math.max(0, clientIdBytes);
+        if (options.keepUnpublished && this.#wouldEvictUnpublished(seq, this.#place(size).end)) break;
+        this.#write(seq, KIND_MESSAGE, messages[i]!.timeMs, 0, 0, at, userBytes, textBytes, clientIdBytes);
+        at += size;
+        seqs.push(seq);
       }
     } finally {
       this.#unlock();
@@ -204,7 +228,7 @@ export class RingBuffer {
     return seqs;
   }
 
-  deleteMessage(messageId: number, user: string, timeMs: number): DeleteResult {
+  deleteMessage(messageId: number, user: string, timeMs: number, options: WriteOptions = {}): DeleteResult {
     const userBytes = this.#encodeOne(user, 0);
     this.#lock();
     try {
@@ -214,6 +238,7 @@ export class RingBuffer {
       if (!this.#sameBytes(base, userBytes)) return { result: 'forbidden' };
       if (head >= MAX_SEQ) throw new RangeError(`the ring has used every seq up to ${MAX_SEQ}`);
       const seq = head + 1;
+      if (options.keepUnpublished && this.#wouldEvictUnpublished(seq, this.#place(0).end)) return { result: 'no-room' };
       // Marked before the delete change is written: that write may evict the message, or even
       // reuse its slot, and the mark must not land in whatever takes its place.
       Atomics.store(this.#slots, base + DELETED_AT, seq);
@@ -234,7 +259,8 @@ export class RingBuffer {
         throw new RangeError(`cannot restore change ${seq}: seqs must be whole numbers above the head (${head}) and at most ${MAX_SEQ}`);
       }
       if (change.kind === 'message') {
-        this.#write(seq, KIND_MESSAGE, change.timeMs, 0, change.deletedAt, 0, lengths![0]!, lengths![1]!, lengths![2]!);
+        this.#write(seq, KIND_MESSAGE, change.timeMs, 0, change.deletedAt, 0,
+          lengths![LENGTH_USER]!, lengths![LENGTH_TEXT]!, lengths![LENGTH_CLIENT_ID]!);
       } else {
         const base = this.#findMessageSlot(change.messageId, head);
         if (base >= 0) Atomics.store(this.#slots, base + DELETED_AT, seq);
@@ -338,9 +364,7 @@ export class RingBuffer {
     from: number, userBytes: number, textBytes: number, clientIdBytes: number): void {
     const meta = this.#meta;
     const size = userBytes + textBytes + Math.max(0, clientIdBytes);
-    let start = this.#metaFloats[ARENA_HEAD]!;
-    if (size > 0 && (start % this.arenaBytes) + size > this.arenaBytes) start += this.arenaBytes - (start % this.arenaBytes);
-    const end = start + size;
+    const { start, end } = this.#place(size);
 
     const head = meta[HEAD]!;
     let oldest = meta[OLDEST]!;
@@ -375,6 +399,24 @@ export class RingBuffer {
     Atomics.store(meta, HEAD, seq);
   }
 
+  // Where the next record of `size` bytes goes in the arena (virtual positions): at ARENA_HEAD,
+  // or at the next multiple of arenaBytes when it would run past the arena's end.
+  #place(size: number): { start: number; end: number } {
+    let start = this.#metaFloats[ARENA_HEAD]!;
+    if (size > 0 && (start % this.arenaBytes) + size > this.arenaBytes) start += this.arenaBytes - (start % this.arenaBytes);
+    return { start, end: start + size };
+  }
+
+  // Under LOCK: whether writing `seq`, ending at arena position `end`, would evict a change above
+  // PUBLISHED. Changes are evicted oldest first, so only the oldest unpublished one needs checking.
+  #wouldEvictUnpublished(seq: number, end: number): boolean {
+    const head = this.#meta[HEAD]!;
+    let first = Math.max(this.#meta[OLDEST]!, Atomics.load(this.#meta, PUBLISHED) + 1);
+    while (first <= head && this.#slots[this.#slotOf(first) * SLOT_INTS + SEQ] !== first) first++;
+    if (first > head) return false;
+    return first <= seq - this.capacity || this.#slotFloats[this.#slotOf(first) * SLOT_FLOATS + ARENA_START]! < end - this.arenaBytes;
+  }
+
   // Evicts the change at `oldest` (present by the invariant: OLDEST is a written seq, or
   // HEAD + 1 when the ring is empty) and returns the next present seq, or head + 1.
   #evictOldest(oldest: number, head: number): number {
@@ -406,12 +448,12 @@ export class RingBuffer {
   }
 
   // Encodes every message into #encoded, back to back, before the lock is taken; returns
-  // [userBytes, textBytes, clientIdBytes (-1 for null)] per message.
+  // LENGTHS_PER_MESSAGE lengths per message (LENGTH_USER, LENGTH_TEXT, LENGTH_CLIENT_ID).
   #encodeMessages(messages: readonly NewMessage[]): Int32Array {
     let worst = 0;
-    for (const message of messages) worst += 3 * (message.user.length + message.text.length + (message.clientId?.length ?? 0));
+    for (const message of messages) worst += MAX_UTF8_BYTES_PER_UNIT * (message.user.length + message.text.length + (message.clientId?.length ?? 0));
     if (this.#encoded.length < worst) this.#encoded = new Uint8Array(Math.max(worst, this.#encoded.length * 2));
-    const lengths = new Int32Array(3 * messages.length);
+    const lengths = new Int32Array(LENGTHS_PER_MESSAGE * messages.length);
     let at = 0;
     messages.forEach((message, i) => {
       const userBytes = this.#encodeOne(message.user, at);
@@ -421,17 +463,17 @@ export class RingBuffer {
       if (size > this.arenaBytes) {
         throw new RangeError(`a message of ${size} bytes (user, text and clientId in UTF-8) does not fit the ring's ${this.arenaBytes}-byte arena`);
       }
-      lengths[3 * i] = userBytes;
-      lengths[3 * i + 1] = textBytes;
-      lengths[3 * i + 2] = clientIdBytes;
+      lengths[LENGTHS_PER_MESSAGE * i + LENGTH_USER] = userBytes;
+      lengths[LENGTHS_PER_MESSAGE * i + LENGTH_TEXT] = textBytes;
+      lengths[LENGTHS_PER_MESSAGE * i + LENGTH_CLIENT_ID] = clientIdBytes;
       at += size;
     });
     return lengths;
   }
 
   #encodeOne(text: string, at: number): number {
-    if (this.#encoded.length < at + 3 * text.length) {
-      const grown = new Uint8Array(Math.max(at + 3 * text.length, this.#encoded.length * 2));
+    if (this.#encoded.length < at + MAX_UTF8_BYTES_PER_UNIT * text.length) {
+      const grown = new Uint8Array(Math.max(at + MAX_UTF8_BYTES_PER_UNIT * text.length, this.#encoded.length * 2));
       grown.set(this.#encoded.subarray(0, at));
       this.#encoded = grown;
     }

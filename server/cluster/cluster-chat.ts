@@ -32,7 +32,7 @@ import { ApiError } from '../errors.js';
 import { RingBuffer, type Change } from '../ring-buffer.js';
 import { RateLimiter } from '../store/rate-limiter.js';
 import { RedisLink, RETRY_AFTER_SECONDS, type EventListener } from './redis-link.js';
-import { changesAfter, history, liveChangesAfter, toChatMessage, toLiveChange } from '../store/ring-reads.js';
+import { changesAfter, history, liveChangesAfter, toLiveChange, toRetriedMessage } from '../store/ring-reads.js';
 import { SharedSessions } from './shared-sessions.js';
 import { StreamFollower } from './stream-follower.js';
 import { CHANGES_KEY, CLIENT_IDS_KEY, clientIdMember, LOGOUT_CHANNEL } from './stream-entry.js';
@@ -227,7 +227,7 @@ export class ClusterChat implements Chat {
     await this.#applied(seq);
     const change = this.ring.readMessage(seq, this.ring.published);
     // Evicted from memory long ago: the id and author are what matter to the retrying client.
-    return change ? toChatMessage(change) : { id: seq, user: username, text, time: new Date(0).toISOString() };
+    return change ? toRetriedMessage(change) : { id: seq, user: username, text, time: new Date(0).toISOString() };
   }
 
   /**

@@ -1,25 +1,30 @@
 // The single-node chat store: the shared-memory ring, the journal behind it, the Piscina pool
-// that applies writes, and the sessions. Implements `Chat` for the edges.
+// that applies writes, and the sessions. Implements `Chat` for the edges; this file keeps the
+// meaning of sends and deletes (validation at the edge, rate limits, idempotent retries) and
+// serves reads, while its parts do the work:
 //
-// A write's path: send() queues it -> once per event-loop turn the queued writes go to a
-// worker as one task, which validates them and appends them to the ring (server/workers/) ->
-// the commit loop here journals everything the ring holds beyond what is on disk, with one
-// fsync for all of it (group commit) -> publishes it, so readers may see it -> tells live
-// subscribers -> resolves the senders. Nothing is acknowledged or visible before it is durable.
+// A write's path: send() -> the write queue (write-queue.ts) batches the writes of one
+// event-loop turn into one worker task, which validates them and appends them to the ring
+// (apply-writes.ts) -> the commit loop (commit-loop.ts) journals everything the ring holds beyond
+// what is on disk, with one fsync for all of it (group commit) -> publishes it, so readers may
+// see it -> tells live subscribers -> resolves the senders. Nothing is acknowledged or visible
+// before it is durable.
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { checkUsername } from '../../protocol/username.js';
 import { MAX_CLIENT_ID_LENGTH } from '../../protocol/limits.js';
 import type { ChangeSet, ChatMessage } from '../../protocol/message.js';
 import type { Chat, LiveChange, SendResult, Session, StoreStats } from '../chat/chat.js';
+import { hashToken } from '../chat/session-token.js';
 import { ApiError, unwrapOutcome } from '../errors.js';
 import { Journal } from '../journal.js';
 import { RingBuffer, type Change } from '../ring-buffer.js';
-import { applyWrites, type WriteOp, type WriteOutcome } from './apply-writes.js';
+import type { WriteOp, Written } from './apply-writes.js';
+import { CommitLoop } from './commit-loop.js';
 import { RateLimiter } from './rate-limiter.js';
-import { hashToken } from '../chat/session-token.js';
-import { changesAfter, history, liveChangesAfter, resetPage, toChatMessage, toLiveChange } from './ring-reads.js';
+import { changesAfter, history, liveChangesAfter, resetPage, toLiveChange, toRetriedMessage } from './ring-reads.js';
 import { SessionStore } from './sessions.js';
+import { WriteQueue } from './write-queue.js';
 
 export interface LocalChatOptions {
   /** null: memory only. */
@@ -33,17 +38,6 @@ export interface LocalChatOptions {
   onError?: (event: string, error: unknown) => void;
 }
 
-interface Waiter {
-  seq: number;
-  resolve: () => void;
-  reject: (error: Error) => void;
-}
-
-interface QueuedWrite {
-  op: WriteOp;
-  resolve: (outcome: WriteOutcome) => void;
-}
-
 const TASK_FILE = fileURLToPath(new URL('../workers/store-task.js', import.meta.url));
 
 export class LocalChat implements Chat {
@@ -54,6 +48,8 @@ export class LocalChat implements Chat {
   readonly #journal: Journal | null;
   readonly #sessions: SessionStore;
   readonly #limiter: RateLimiter;
+  readonly #writes: WriteQueue;
+  readonly #commits: CommitLoop;
   readonly #listeners = new Set<(change: LiveChange) => void>();
   readonly #sessionEndedListeners = new Set<(tokenHash: string) => void>();
   readonly #onError: (event: string, error: unknown) => void;
@@ -62,14 +58,6 @@ export class LocalChat implements Chat {
   readonly #maxClientIds: number;
   /** Sends with a clientId that are not durable yet. */
   readonly #pendingClientIds = new Map<string, Promise<ChatMessage>>();
-
-  #queue: QueuedWrite[] = [];
-  #flushScheduled = false;
-  #tasksInFlight = 0;
-  /** Highest seq on disk; the ring may hold more (written by a worker, not yet journaled). */
-  #journaled: number;
-  #committing: Promise<void> | null = null;
-  #waiters: Waiter[] = [];
   #closed = false;
 
   private constructor(
@@ -86,7 +74,8 @@ export class LocalChat implements Chat {
     this.#limiter = new RateLimiter(options.rateLimit);
     this.#onError = options.onError ?? (() => {});
     this.#maxClientIds = options.capacity;
-    this.#journaled = ring.head;
+    this.#commits = new CommitLoop({ ring, journal, onPublished: (changes) => this.#announce(changes), onError: this.#onError });
+    this.#writes = new WriteQueue({ ring, pool, commit: () => this.#commits.commit(), onError: this.#onError });
   }
 
   static async open(options: LocalChatOptions): Promise<LocalChat> {
@@ -120,7 +109,7 @@ export class LocalChat implements Chat {
     for (const change of replayed) {
       if (change.kind === 'message' && change.clientId !== null) chat.#rememberClientId(change.user, change.clientId, change.seq);
     }
-    if (journal !== null && journal.recordCount > 2 * options.capacity) await chat.#compact();
+    await chat.#commits.compactIfLarge();
     return chat;
   }
 
@@ -201,93 +190,11 @@ export class LocalChat implements Chat {
     return { cursor: seq };
   }
 
-  /** Queues a write; resolves when it is durable and published. */
-  async #write(op: WriteOp): Promise<{ seq: number; text?: string }> {
-    const outcome = await new Promise<WriteOutcome>((resolve) => {
-      this.#queue.push({ op, resolve });
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(() => this.#flush());
-      }
-    });
-    const value = unwrapOutcome(outcome);
-    await this.#durable(value.seq);
+  /** Applies a write with the next batch; resolves when it is durable and published. */
+  async #write(op: WriteOp): Promise<Written> {
+    const value = unwrapOutcome(await this.#writes.apply(op));
+    await this.#commits.durable(value.seq);
     return value;
-  }
-
-  #flush(): void {
-    this.#flushScheduled = false;
-    const batch = this.#queue;
-    this.#queue = [];
-    if (batch.length === 0) return;
-    this.#tasksInFlight++;
-    const ops = batch.map((queued) => queued.op);
-    const run: Promise<WriteOutcome[]> = this.pool ? this.pool.run(ops) : Promise.resolve().then(() => applyWrites(this.ring, ops));
-    run
-      .then(
-        (outcomes) => batch.forEach((queued, i) => queued.resolve(outcomes[i]!)),
-        (error: unknown) => {
-          this.#onError('store-task-failed', error);
-          const failed: WriteOutcome = { ok: false, code: 'UNAVAILABLE', message: 'the server could not store that; please try again' };
-          batch.forEach((queued) => queued.resolve(failed));
-        },
-      )
-      .finally(() => {
-        this.#tasksInFlight--;
-        void this.#commit();
-      });
-  }
-
-  #durable(seq: number): Promise<void> {
-    if (seq <= this.ring.published) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      this.#waiters.push({ seq, resolve, reject });
-      void this.#commit();
-    });
-  }
-
-  /**
-   * Journals and publishes everything written to the ring but not yet on disk. One call runs
-   * at a time; writes that land meanwhile are picked up by the next round, which is what makes
-   * the fsync a group commit.
-   */
-  #commit(): Promise<void> {
-    if (this.#committing) return this.#committing;
-    const rounds = this.#commitRounds().then((caughtUp) => {
-      this.#committing = null;
-      // A write that asked for a commit after the last round's check is picked up here.
-      if (caughtUp && this.ring.head > this.#journaled) void this.#commit();
-    });
-    this.#committing = rounds;
-    return rounds;
-  }
-
-  /** Returns false when the journal failed (the writes of that round were refused). */
-  async #commitRounds(): Promise<boolean> {
-    while (this.ring.head > this.#journaled) {
-      const head = this.ring.head;
-      const { changes } = this.ring.readChanges(this.#journaled, Number.MAX_SAFE_INTEGER, head);
-      try {
-        if (this.#journal) await this.#journal.append(changes.map(forJournal));
-      } catch (error) {
-        this.#onError('journal-append-failed', error);
-        const refusal = new ApiError('UNAVAILABLE', 'the server could not save that to disk; please try again in a moment', {
-          retryAfter: 5,
-        });
-        this.#rejectWaiters(head, refusal);
-        return false;
-      }
-      this.#journaled = head;
-      this.ring.publish(head);
-      this.#announce(changes);
-      this.#resolveWaiters(head);
-    }
-    try {
-      if (this.#journal && this.#journal.recordCount > 2 * this.ring.capacity) await this.#compact();
-    } catch (error) {
-      this.#onError('journal-compaction-failed', error);
-    }
-    return true;
   }
 
   #announce(changes: Change[]): void {
@@ -304,37 +211,11 @@ export class LocalChat implements Chat {
     }
   }
 
-  #resolveWaiters(upTo: number): void {
-    const still: Waiter[] = [];
-    for (const waiter of this.#waiters) {
-      if (waiter.seq <= upTo) waiter.resolve();
-      else still.push(waiter);
-    }
-    this.#waiters = still;
-  }
-
-  #rejectWaiters(upTo: number, error: Error): void {
-    const still: Waiter[] = [];
-    for (const waiter of this.#waiters) {
-      if (waiter.seq <= upTo) waiter.reject(error);
-      else still.push(waiter);
-    }
-    this.#waiters = still;
-  }
-
-  /** Rewrites the journal to what the ring still holds; deleted texts are not kept. */
-  async #compact(): Promise<void> {
-    const { changes } = this.ring.readChanges(this.ring.oldest - 1, Number.MAX_SAFE_INTEGER, this.#journaled);
-    await this.#journal!.compact(
-      changes.map((change) => (change.kind === 'message' && change.deletedAt !== 0 ? { ...forJournal(change), text: '' } : forJournal(change))),
-    );
-  }
-
   async #originalMessage(seq: number, username: string, text: string): Promise<ChatMessage> {
-    await this.#durable(seq);
+    await this.#commits.durable(seq);
     const change = this.ring.readMessage(seq, this.ring.published);
     // Evicted from memory long ago: the id and author are what matter to the retrying client.
-    return change ? toChatMessage(change) : { id: seq, user: username, text, time: new Date(0).toISOString() };
+    return change ? toRetriedMessage(change) : { id: seq, user: username, text, time: new Date(0).toISOString() };
   }
 
   #rememberClientId(user: string, clientId: string, seq: number): void {
@@ -404,11 +285,8 @@ export class LocalChat implements Chat {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#queue.length > 0) this.#flush();
-    while (this.#tasksInFlight > 0 || this.#committing) {
-      await (this.#committing ?? new Promise((resolve) => setImmediate(resolve)));
-    }
-    await this.#commit();
+    await this.#writes.settle();
+    await this.#commits.commit();
     await this.#journal?.close();
     await this.#sessions.close();
     await this.pool?.destroy();
@@ -417,9 +295,4 @@ export class LocalChat implements Chat {
 
 function clientKey(user: string, clientId: string): string {
   return `${user}\u0000${clientId}`;
-}
-
-/** A deletion is its own journal record; the message record always says "not deleted". */
-function forJournal(change: Change): Change {
-  return change.kind === 'message' && change.deletedAt !== 0 ? { ...change, deletedAt: 0 } : change;
 }

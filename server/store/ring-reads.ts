@@ -60,6 +60,14 @@ export function toLiveChange(change: Change): LiveChange {
     : { kind: 'delete', cursor: change.seq, id: change.messageId };
 }
 
+/**
+ * The original of a retried send (same user and clientId), as the retry's answer: its id,
+ * author and time, and its text unless it has been deleted since (a deleted text is never served).
+ */
+export function toRetriedMessage(change: MessageChange): ChatMessage {
+  return change.deletedAt !== 0 ? { ...toChatMessage(change), text: '' } : toChatMessage(change);
+}
+
 export function toChatMessage(change: MessageChange): ChatMessage {
   return { id: change.seq, user: change.user, text: change.text, time: new Date(change.timeMs).toISOString() };
 }

@@ -1,10 +1,16 @@
 // Sessions shared by TCP and HTTP (tokens: server/chat/session-token.ts). Only a token's
 // SHA-256 is kept, in memory and in an append-only file, so a leaked data folder does not leak
-// live tokens. Sessions survive restarts: the file is replayed on start and compacted when most
-// of it is logged-out sessions.
+// live tokens. Sessions survive restarts: the file is replayed on start, and rewritten to the live
+// sessions (at start or after any append) once most of its lines are about sessions that ended,
+// so a flood of logins and logouts cannot grow it without bound.
+//
+// Recovery: a crash can tear only the last line (appends are serialised and each is fsynced
+// before the login is answered). On start that fragment is cut off the file, not just skipped,
+// because the next append would otherwise be glued to it and lost with it at the next start.
 import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { hashToken, newToken } from '../chat/session-token.js';
+import { ApiError } from '../errors.js';
 
 export interface StoredSession {
   username: string;
@@ -17,18 +23,26 @@ type Entry = { op: 'add'; hash: string; username: string; createdMs: number } | 
 const MAX_SESSIONS = 200_000;
 /** Tokens whose hash is remembered; the cache starts over when it fills. */
 const MAX_CACHED_HASHES = 10_000;
+/** Lines about ended sessions the file may hold beyond twice the live ones before a rewrite. */
+const COMPACT_SLACK_LINES = 1000;
+const NEWLINE = 0x0a;
 
 export class SessionStore {
   readonly #sessions = new Map<string, StoredSession>();
   /**
-   * token -> its hash, for live sessions' tokens in use. Every request checks its session, and hashing
-   * costs more than the rest of the lookup; the tokens stay in memory only, as they already
-   * do in every request being answered.
+   * token -> its hash, for live sessions' tokens in use. Every request checks its session, and
+   * hashing costs more than the rest of the lookup; the tokens stay in memory only, as they
+   * already do in every request being answered.
    */
   readonly #hashes = new Map<string, string>();
   readonly #path: string | null;
   #file: FileHandle | null = null;
+  #closed = false;
   #entriesInFile = 0;
+  /** Length of the file's whole lines, to cut a failed append back off. */
+  #bytesInFile = 0;
+  /** After a failed rewrite, the next waits until the file has doubled. */
+  #compactRetryAbove = 0;
   #writes: Promise<void> = Promise.resolve();
 
   private constructor(path: string | null) {
@@ -74,7 +88,12 @@ export class SessionStore {
       this.#sessions.delete(oldest);
       await this.#append({ op: 'remove', hash: oldest });
     }
-    await this.#append({ op: 'add', hash, ...session });
+    try {
+      await this.#append({ op: 'add', hash, ...session });
+    } catch (error) {
+      this.#sessions.delete(hash); // a session the client never learnt of must not linger
+      throw error;
+    }
     return token;
   }
 
@@ -85,58 +104,129 @@ export class SessionStore {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     await this.#writes;
     await this.#file?.close();
     this.#file = null;
   }
 
   async #load(): Promise<void> {
-    if (this.#path === null) return;
-    let text = '';
+    const path = this.#path;
+    if (path === null) return;
+    await mkdir(dirname(path), { recursive: true });
+    let data = Buffer.alloc(0);
     try {
-      text = await readFile(this.#path, 'utf8');
+      data = await readFile(path);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
-    for (const line of text.split('\n')) {
-      // A torn last line (crash mid-write) is skipped; everything before it is intact.
-      let entry: Entry;
-      try {
-        entry = JSON.parse(line) as Entry;
-      } catch {
-        continue;
-      }
+    const intact = data.lastIndexOf(NEWLINE) + 1;
+    for (const line of data.subarray(0, intact).toString('utf8').split('\n')) {
+      const entry = parseEntry(line);
+      if (entry === undefined) continue;
       if (entry.op === 'add') this.#sessions.set(entry.hash, { username: entry.username, createdMs: entry.createdMs });
-      else if (entry.op === 'remove') this.#sessions.delete(entry.hash);
+      else this.#sessions.delete(entry.hash);
       this.#entriesInFile++;
     }
-    if (this.#entriesInFile > 2 * this.#sessions.size + 1000) await this.#compact();
-    await mkdir(join(this.#path, '..'), { recursive: true });
-    this.#file = await open(this.#path, 'a', 0o600);
+    this.#bytesInFile = intact;
+    if (this.#shouldCompact()) {
+      await this.#compact();
+    } else if (intact < data.length) {
+      const file = await open(path, 'r+');
+      try {
+        await file.truncate(intact);
+        await file.datasync();
+      } finally {
+        await file.close();
+      }
+    }
+    this.#file = await open(path, 'a', 0o600);
   }
 
+  #shouldCompact(): boolean {
+    return this.#entriesInFile > Math.max(2 * this.#sessions.size + COMPACT_SLACK_LINES, this.#compactRetryAbove);
+  }
+
+  // Writes the live sessions to a temporary file and renames it over the old one; a crash at any
+  // step leaves one whole file or the other. The caller reopens #file.
   async #compact(): Promise<void> {
     const path = this.#path!;
     const temporary = `${path}.tmp`;
     const file = await open(temporary, 'w', 0o600);
-    const lines = [...this.#sessions].map(([hash, s]) => JSON.stringify({ op: 'add', hash, ...s })).join('\n');
-    await file.writeFile(lines ? `${lines}\n` : '');
-    await file.datasync();
-    await file.close();
+    const lines = [...this.#sessions].map(([hash, s]) => `${JSON.stringify({ op: 'add', hash, ...s })}\n`).join('');
+    try {
+      await file.writeFile(lines);
+      await file.datasync();
+    } finally {
+      await file.close();
+    }
     await rename(temporary, path);
+    await syncFolder(dirname(path));
     this.#entriesInFile = this.#sessions.size;
+    this.#bytesInFile = Buffer.byteLength(lines);
+  }
+
+  // Runs in the #writes chain, so no append lands in the old file after the rename. The next
+  // append reopens the file (whichever one is in place).
+  async #compactBetweenAppends(): Promise<void> {
+    if (!this.#shouldCompact()) return;
+    await this.#file?.close();
+    this.#file = null;
+    try {
+      await this.#compact();
+    } catch {
+      // The old file is still whole; keep appending to it and try again once it has doubled.
+      this.#compactRetryAbove = 2 * this.#entriesInFile;
+    }
   }
 
   #append(entry: Entry): Promise<void> {
     if (this.#path === null) return Promise.resolve();
-    // Serialised so lines never interleave; each login waits for its own fsync.
+    // Serialised so lines never interleave; each login waits for its own fsync, not a rewrite.
     const write = this.#writes.then(async () => {
-      if (this.#file === null) return;
-      await this.#file.appendFile(`${JSON.stringify(entry)}\n`);
-      await this.#file.datasync();
+      if (this.#closed) throw new ApiError('SHUTTING_DOWN', 'the server is shutting down; try again in a few seconds', { retryAfter: 5 });
+      const file = (this.#file ??= await open(this.#path!, 'a', 0o600));
+      const line = `${JSON.stringify(entry)}\n`;
+      try {
+        await file.appendFile(line);
+        await file.datasync();
+      } catch (error) {
+        // Half a line would swallow the next one; cut it off (the session is refused anyway).
+        await file.truncate(this.#bytesInFile).catch(() => {});
+        throw error;
+      }
       this.#entriesInFile++;
+      this.#bytesInFile += Buffer.byteLength(line);
     });
-    this.#writes = write.catch(() => {});
+    this.#writes = write.then(() => this.#compactBetweenAppends()).catch(() => {});
     return write;
+  }
+}
+
+/** One line of the file, or undefined for anything that is not a whole, well-formed entry. */
+function parseEntry(line: string): Entry | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const entry = value as Record<string, unknown>;
+  if (typeof entry.hash !== 'string') return undefined;
+  if (entry.op === 'remove') return { op: 'remove', hash: entry.hash };
+  if (entry.op === 'add' && typeof entry.username === 'string' && typeof entry.createdMs === 'number') {
+    return { op: 'add', hash: entry.hash, username: entry.username, createdMs: entry.createdMs };
+  }
+  return undefined;
+}
+
+// A rename is durable only once its folder is synced.
+async function syncFolder(dir: string): Promise<void> {
+  const folder = await open(dir, 'r');
+  try {
+    await folder.sync();
+  } finally {
+    await folder.close();
   }
 }

@@ -3,41 +3,68 @@
 // change the connection's state (login, resume, logout, subscribe, unsubscribe), which wait
 // for everything before them and hold back everything after them, so a pipelined
 // "login, send" always sends as the new user.
+//
+// Flow control keeps one client's share of the server's memory small, however it behaves:
+// - At most MAX_REQUESTS_IN_FLIGHT requests run at once. Frames decoded beyond that wait here
+//   (one socket read's worth at most) and the socket is not read meanwhile, so a client that
+//   pipelines thousands of requests waits in its own kernel buffers, not in ours.
+// - While the client leaves more than MAX_UNREAD_BYTES unread (outbox.ts), the socket is not
+//   read and requests wait before they run. A synchronous one (history) runs and writes its
+//   reply in the same turn, so every reply is counted before the next request looks.
+// - A client that stops reading altogether is cut off with SLOW_CONSUMER (outbox.ts says when).
+// - A frame must be complete within --frame-timeout of its first byte (frame-deadline.ts).
 import type { Socket } from 'node:net';
 import { FrameDecoder, encodeFrame } from '../../protocol/frame-decoder.js';
 import { MAX_FRAME_BYTES, MAX_TEXT_LENGTH } from '../../protocol/limits.js';
 import { OPERATIONS, type ErrorReply, type Operation, type Push, type Request, type RequestId } from '../../protocol/tcp-frames.js';
 import type { Chat, Session } from '../chat/chat.js';
+import { hashToken } from '../chat/session-token.js';
 import { ApiError, toApiError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
+import { FrameDeadline } from './frame-deadline.js';
 import { operations, optionalCursor, requireSession, type OperationContext } from './operations.js';
+import { MAX_UNREAD_BYTES, Outbox } from './outbox.js';
+import type { SessionConnections, SessionHolder } from './session-connections.js';
 import { encodePush, type Subscriber, type SubscriberHub } from './subscribers.js';
 
-/** Pushed bytes a subscriber may leave unread before it is cut off. */
-export const MAX_UNREAD_BYTES = 1024 * 1024;
+/** Requests of one connection running at once; more wait, unread, in the client's socket. */
+export const MAX_REQUESTS_IN_FLIGHT = 64;
 /** Changes sent per page while replaying a subscriber's backlog. */
 const BACKLOG_PAGE = 500;
+/** How long a connection closed with an error frame may take to read it before it is dropped. */
+const CLOSE_GRACE_MS = 2000;
 const STATEFUL: ReadonlySet<Operation> = new Set(['login', 'resume', 'logout', 'subscribe', 'unsubscribe']);
+const SESSION_ENDED_REASON = 'you were logged out (on another connection or server); log in again';
 
 export interface ConnectionDeps {
   chat: Chat;
   hub: SubscriberHub;
+  sessions: SessionConnections;
   logger: Logger;
   metrics: Metrics | null;
-  /** A half-written frame followed by this much silence is abandoned. */
+  /** Longest a frame may stay half-written, from its first byte. */
   frameTimeoutMs: number;
 }
 
-export class Connection implements Subscriber {
+type Handler = (request: Request, context: OperationContext) => Promise<object> | object;
+
+export class Connection implements Subscriber, SessionHolder {
   readonly #socket: Socket;
   readonly #deps: ConnectionDeps;
   readonly #decoder = new FrameDecoder(MAX_FRAME_BYTES);
+  readonly #outbox: Outbox;
+  readonly #frameDeadline: FrameDeadline;
   readonly #context: OperationContext;
   #session: Session | undefined;
+  /** hashToken(#session.token), computed once per login or resume. */
+  #sessionHash: string | undefined;
   #inFlight = new Set<Promise<void>>();
   #barrier: Promise<void> = Promise.resolve();
-  /** Set while subscribed; changes arriving during the backlog replay wait in `#held`. */
+  /** Frames decoded but not started yet, from #nextFrame on. */
+  #frames: string[] = [];
+  #nextFrame = 0;
+  /** Set while subscribed; changes arriving during the backlog replay wait in `held`. */
   #subscription: { live: boolean; last: number; held: Array<{ frame: string; cursor: number }> } | null = null;
   #closing = false;
 
@@ -51,16 +78,22 @@ export class Connection implements Subscriber {
         return connection.#session;
       },
       setSession(session) {
-        connection.#session = session;
+        connection.#setSession(session);
       },
     };
+    this.#frameDeadline = new FrameDeadline(deps.frameTimeoutMs, () =>
+      this.#fail('IDLE_TIMEOUT', `no complete frame within ${deps.frameTimeoutMs / 1000} s of its first byte; every frame must end with a newline`),
+    );
+    this.#outbox = new Outbox(socket, {
+      onDrain: () => this.#pump(),
+      onCut: (unreadBytes) => this.#cutOff(unreadBytes),
+    });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('timeout', () => this.#fail('IDLE_TIMEOUT', `no complete frame within ${this.#deps.frameTimeoutMs / 1000} s; every frame must end with a newline`));
     socket.on('close', () => this.#onClose());
     socket.on('error', () => {}); // resets are normal; 'close' follows
-    this.#write(encodeFrame({
+    this.#outbox.write(encodeFrame({
       event: 'hello',
       server: 'parley',
       protocol: 1,
@@ -75,9 +108,10 @@ export class Connection implements Subscriber {
   /** Ends the connection after requests in flight are answered, with a goodbye frame. */
   async goodbye(reason: string, retryAfter?: number): Promise<void> {
     this.#closing = true;
+    this.#pump(); // frames read but not started are answered SHUTTING_DOWN
     await Promise.allSettled([...this.#inFlight]);
     this.#stopSubscription();
-    this.#write(encodeFrame({ event: 'goodbye', reason, ...(retryAfter ? { retryAfter } : {}) } satisfies Push));
+    this.#outbox.write(encodeFrame({ event: 'goodbye', reason, ...(retryAfter ? { retryAfter } : {}) } satisfies Push));
     this.#socket.end();
   }
 
@@ -94,26 +128,52 @@ export class Connection implements Subscriber {
     }
     if (cursor <= subscription.last) return;
     subscription.last = cursor;
-    if (this.#socket.writableLength > MAX_UNREAD_BYTES) {
-      this.#deps.metrics?.slowConsumers.inc({ transport: 'tcp' });
-      this.#deps.logger.warn('tcp-slow-consumer', { remote: this.#socket.remoteAddress, user: this.username });
-      // The client is not reading, so an error frame would never arrive; cutting it off is
-      // what keeps the server's memory bounded and everyone else served.
-      this.#socket.destroy();
-      return;
-    }
-    this.#socket.write(frame);
+    this.#outbox.write(frame);
+  }
+
+  endSession(): void {
+    if (this.#session === undefined) return;
+    this.#setSession(undefined);
+    this.#stopSubscription();
+    this.#outbox.write(encodeFrame({ event: 'session-ended', reason: SESSION_ENDED_REASON } satisfies Push));
+  }
+
+  #setSession(session: Session | undefined): void {
+    const hash = session === undefined ? undefined : hashToken(session.token);
+    this.#deps.sessions.move(this, this.#sessionHash, hash);
+    this.#session = session;
+    this.#sessionHash = hash;
   }
 
   #onData(chunk: Buffer): void {
     const result = this.#decoder.push(chunk);
-    for (const frame of result.frames) this.#onFrame(frame);
+    for (const frame of result.frames) this.#frames.push(frame);
+    this.#frameDeadline.track(this.#decoder.pendingBytes, result.frames.length > 0);
+    this.#pump();
     if (!result.ok) {
       this.#fail('FRAME_TOO_LARGE', `a frame of more than ${result.limit} bytes was sent; the limit is ${MAX_FRAME_BYTES} bytes per line, so the connection is closed`);
-      return;
     }
-    // Silence is fine between frames (a subscriber may listen for hours), not in the middle of one.
-    this.#socket.setTimeout(this.#decoder.pendingBytes > 0 ? this.#deps.frameTimeoutMs : 0);
+  }
+
+  /** Starts the frames that may start now, then reads on only if nothing is left waiting. */
+  #pump(): void {
+    while (this.#nextFrame < this.#frames.length && !this.#outbox.isCut) {
+      // While closing, frames are only answered SHUTTING_DOWN, which costs nothing to hold.
+      if (!this.#closing && (this.#inFlight.size >= MAX_REQUESTS_IN_FLIGHT || this.#outbox.isFull)) break;
+      this.#onFrame(this.#frames[this.#nextFrame++]!);
+    }
+    if (this.#nextFrame === this.#frames.length) {
+      this.#frames = [];
+      this.#nextFrame = 0;
+    }
+    const mayRead = this.#frames.length === 0 && this.#inFlight.size < MAX_REQUESTS_IN_FLIGHT && !this.#outbox.isFull;
+    if (mayRead && this.#socket.isPaused()) {
+      this.#socket.resume();
+      this.#frameDeadline.resume();
+    } else if (!mayRead && !this.#socket.isPaused()) {
+      this.#socket.pause();
+      this.#frameDeadline.pause();
+    }
   }
 
   #onFrame(text: string): void {
@@ -157,10 +217,16 @@ export class Connection implements Subscriber {
       task = this.#barrier.then(run);
     }
     this.#inFlight.add(task);
-    void task.finally(() => this.#inFlight.delete(task));
+    void task.finally(() => {
+      this.#inFlight.delete(task);
+      this.#pump();
+    });
   }
 
   async #run(request: Request): Promise<void> {
+    // Nothing is answered into a full outbox; see the top of the file.
+    while (this.#outbox.isFull && !this.#outbox.isCut && !this.#socket.destroyed) await this.#outbox.room();
+    if (this.#outbox.isCut || this.#socket.destroyed) return;
     const userBefore = this.username;
     try {
       let body: object;
@@ -170,8 +236,8 @@ export class Connection implements Subscriber {
         this.#stopSubscription();
         body = {};
       } else {
-        const handler = operations[request.op] as (r: Request, c: OperationContext) => Promise<object> | object;
-        body = await handler(request, this.#context);
+        const result = (operations[request.op] as Handler)(request, this.#context);
+        body = result instanceof Promise ? await result : result;
       }
       if (request.op === 'login' || request.op === 'resume') {
         this.#deps.logger.info('login', { transport: 'tcp', user: this.username, resumed: request.op === 'resume' });
@@ -179,7 +245,7 @@ export class Connection implements Subscriber {
       }
       if (request.op === 'logout' && userBefore !== undefined) this.#deps.logger.info('logout', { transport: 'tcp', user: userBefore });
       this.#deps.metrics?.tcpFrames.inc({ op: request.op, outcome: 'ok' });
-      this.#write(encodeFrame({ id: request.id, ok: true, ...body }));
+      this.#outbox.write(encodeFrame({ id: request.id, ok: true, ...body }));
       afterReply?.();
     } catch (error) {
       const { error: apiError, isBug } = toApiError(error);
@@ -204,10 +270,14 @@ export class Connection implements Subscriber {
       for (;;) {
         const page = this.#deps.chat.liveChangesAfter(subscription.last, BACKLOG_PAGE);
         missed ||= page.missed;
-        for (const change of page.changes) this.#write(encodePush(change));
-        subscription.last = Math.max(subscription.last, page.last);
+        for (const change of page.changes) this.#outbox.write(encodePush(change));
+        // A cursor the chat cannot continue from (evicted, or from a history that began again)
+        // is replaced by the one it answered with: keeping a cursor from the future would
+        // filter out every real push. Otherwise the cursor only moves forward (a lagging
+        // cluster node may answer with less than the client has already seen).
+        subscription.last = page.missed ? page.last : Math.max(subscription.last, page.last);
         if (page.changes.length === 0 || page.last >= this.#deps.chat.cursor) break;
-        if (this.#socket.writableLength > MAX_UNREAD_BYTES) await this.#drained();
+        if (this.#outbox.isFull) await this.#outbox.room();
         if (this.#subscription !== subscription) throw new ApiError('BAD_REQUEST', 'the subscription was replaced or ended');
       }
     }
@@ -221,48 +291,57 @@ export class Connection implements Subscriber {
     return { reply: { last: subscription.last, missed }, goLive };
   }
 
-  #drained(): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        this.#socket.off('drain', done);
-        this.#socket.off('close', done);
-        resolve();
-      };
-      this.#socket.on('drain', done);
-      this.#socket.on('close', done);
-    });
-  }
-
   #stopSubscription(): void {
     if (!this.#subscription) return;
     this.#subscription = null;
     this.#deps.hub.remove(this);
   }
 
+  // The outbox decided: this client does not read what it is sent. It is unsubscribed first, so
+  // the rest of the announce loop that found it full skips it (one log line, one count).
+  #cutOff(unreadBytes: number): void {
+    this.#stopSubscription();
+    this.#frames = [];
+    this.#nextFrame = 0;
+    this.#deps.metrics?.slowConsumers.inc({ transport: 'tcp' });
+    this.#deps.logger.warn('tcp-slow-consumer', { remote: this.#socket.remoteAddress, user: this.username, unreadBytes });
+    const error = new ApiError('SLOW_CONSUMER', `you left more than ${MAX_UNREAD_BYTES} bytes unread and stopped reading, so the connection is closed; reconnect and resubscribe from your last cursor`);
+    this.#close(error);
+  }
+
   #fail(code: 'IDLE_TIMEOUT' | 'FRAME_TOO_LARGE', message: string): void {
     this.#replyError(null, new ApiError(code, message));
     this.#stopSubscription();
+    this.#close();
+  }
+
+  /** Ends the connection, after `error` when given; a client that never reads it is dropped. */
+  #close(error?: ApiError): void {
+    this.#frameDeadline.clear();
+    if (error && this.#socket.writable) this.#socket.write(encodeFrame(errorReply(null, error)));
     this.#socket.end();
-    // A client that does not read its error frame must not hold the socket open forever.
-    setTimeout(() => this.#socket.destroy(), 2000).unref();
+    setTimeout(() => this.#socket.destroy(), CLOSE_GRACE_MS).unref();
   }
 
   #replyError(id: RequestId | null, error: ApiError): void {
-    const reply: ErrorReply = {
-      id,
-      ok: false,
-      error: { code: error.code, message: error.message, ...(error.details.retryAfter ? { retryAfter: error.details.retryAfter } : {}) },
-    };
-    this.#write(encodeFrame(reply));
-  }
-
-  #write(frame: string): void {
-    if (!this.#socket.destroyed && this.#socket.writable) this.#socket.write(frame);
+    this.#outbox.write(encodeFrame(errorReply(id, error)));
   }
 
   #onClose(): void {
+    this.#frameDeadline.clear();
     this.#stopSubscription();
+    // Out of the session index; #session stays for the disconnect log line.
+    this.#deps.sessions.move(this, this.#sessionHash, undefined);
+    this.#sessionHash = undefined;
   }
+}
+
+function errorReply(id: RequestId | null, error: ApiError): ErrorReply {
+  return {
+    id,
+    ok: false,
+    error: { code: error.code, message: error.message, ...(error.details.retryAfter ? { retryAfter: error.details.retryAfter } : {}) },
+  };
 }
 
 function isRequestId(id: unknown): id is RequestId {

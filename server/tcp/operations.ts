@@ -35,8 +35,10 @@ export const operations: Handlers = {
   },
 
   async logout(_request, context) {
-    if (context.session) await context.chat.logout(context.session.token);
+    const session = context.session;
+    // Logged out here first, so the session-ended push goes only to the session's other connections.
     context.setSession(undefined);
+    if (session) await context.chat.logout(session.token);
     return {};
   },
 

@@ -1,5 +1,6 @@
-// The TCP edge on port 8783: accepts connections, enforces the connection limit, and shuts
-// down gracefully (goodbye frames after in-flight requests are answered).
+// The TCP edge on port 8783: accepts connections, enforces the connection limit, ends the
+// connections of a session that ended anywhere, and shuts down gracefully (goodbye frames after
+// in-flight requests are answered).
 import { createServer, type Server } from 'node:net';
 import { encodeFrame } from '../../protocol/frame-decoder.js';
 import type { ErrorReply } from '../../protocol/tcp-frames.js';
@@ -8,7 +9,11 @@ import type { ClientCounts } from '../ops/client-counts.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import { Connection } from './connection.js';
+import { SessionConnections } from './session-connections.js';
 import { SubscriberHub } from './subscribers.js';
+
+/** How long clients get to read their last replies and the goodbye before they are dropped. */
+const SHUTDOWN_GRACE_MS = 5000;
 
 export interface TcpDeps {
   chat: Chat;
@@ -27,6 +32,8 @@ export interface TcpEdge {
 
 export function createTcpEdge(deps: TcpDeps): TcpEdge {
   const hub = new SubscriberHub(deps.chat);
+  const sessions = new SessionConnections();
+  const stopEndingSessions = deps.chat.onSessionEnded((hash) => sessions.end(hash));
   const connections = new Set<Connection>();
 
   const server = createServer({ noDelay: true, keepAlive: true }, (socket) => {
@@ -45,6 +52,7 @@ export function createTcpEdge(deps: TcpDeps): TcpEdge {
     const connection = new Connection(socket, {
       chat: deps.chat,
       hub,
+      sessions,
       logger: deps.logger,
       metrics: deps.metrics,
       frameTimeoutMs: deps.frameTimeoutMs,
@@ -63,11 +71,13 @@ export function createTcpEdge(deps: TcpDeps): TcpEdge {
     server,
     async shutdown(reason, retryAfter) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // A client that reads nothing (its last replies wait for room) or never closes its side
+      // must not hold the shutdown.
+      const force = setTimeout(() => connections.forEach((c) => c.destroy()), SHUTDOWN_GRACE_MS);
       await Promise.allSettled([...connections].map((c) => c.goodbye(reason, retryAfter)));
-      // Clients that do not close their side within a moment are dropped.
-      const force = setTimeout(() => connections.forEach((c) => c.destroy()), 2000);
       await closed;
       clearTimeout(force);
+      stopEndingSessions();
       hub.close();
     },
   };

@@ -1,11 +1,12 @@
 // Restarts and crashes: what was acknowledged is there afterwards, sessions too, and ids
 // keep increasing from where they were.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startServer } from '../helpers/server.js';
+import { Journal, JOURNAL_FILE } from '../../server/journal.js';
+import { startServer, type RunningServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/tcp-client.js';
 
 function temporaryDataDir(t: { after: (fn: () => void) => void }): string {
@@ -92,5 +93,72 @@ test('kill -9 during a burst of sends loses nothing that was acknowledged', asyn
     last = page.last;
   }
   for (const [id, text] of acknowledged) assert.equal(seen.get(id), text, `acknowledged message ${id} survived`);
+  reader.close();
+});
+
+/** Sends `perWriter` messages of 4,000 emoji (16 KB each) from each of `writers` connections at once. */
+async function burstOfLongMessages(server: RunningServer, writers: number, perWriter: number): Promise<Array<{ id: number; text: string }>> {
+  const clients = await Promise.all(Array.from({ length: writers }, () => RawClient.connect(server.tcpPort)));
+  await Promise.all(clients.map((c, i) => c.login(`long${i}`)));
+  const replies = await Promise.all(
+    clients.flatMap((client, w) =>
+      Array.from({ length: perWriter }, (_, n) => {
+        const label = `${w}:${n}:`;
+        return client.request('send', { text: label + '😀'.repeat(4000 - label.length) });
+      }),
+    ),
+  );
+  clients.forEach((c) => c.close());
+  for (const reply of replies) assert.equal(reply.ok, true, JSON.stringify(reply).slice(0, 300));
+  return replies.map((reply) => reply.message);
+}
+
+for (const [flags, limit] of [[['--arena-mb', '1'], 'a 1 MiB arena'], [['--capacity', '16'], '16 slots']] as const) {
+  test(`with ${limit}, a burst larger than the ring is acknowledged only once journaled, and subscribers see every message (#4)`, async (t) => {
+    const dataDir = temporaryDataDir(t);
+    const server = await startServer({ dataDir, args: ['--workers', '2', ...flags] });
+    t.after(() => server.stop());
+    const subscriber = await RawClient.connect(server.tcpPort);
+    await subscriber.login('watcher');
+    await subscriber.request('subscribe');
+
+    // 200 x 16 KB: three times the arena, twelve times the slots.
+    const sent = await burstOfLongMessages(server, 8, 25);
+    const newest = Math.max(...sent.map((m) => m.id));
+    await subscriber.next((f) => f.event === 'message' && f.message.id === newest, 20_000);
+    const pushed = new Map(subscriber.frames.filter((f) => f.event === 'message').map((f) => [f.message.id, f.message.text]));
+    for (const message of sent) assert.equal(pushed.get(message.id), message.text, `acknowledged message ${message.id} was pushed`);
+    const cursors = subscriber.frames.filter((f) => f.event === 'message').map((f) => f.cursor);
+    assert.deepEqual(cursors, Array.from({ length: cursors.length }, (_, i) => cursors[0]! + i), 'no gap in the pushed cursors');
+    subscriber.close();
+    assert.equal(await server.stop(), 0);
+
+    const { journal, records } = await Journal.open(dataDir);
+    await journal.close();
+    const journaled = new Map(records.map((r) => [r.seq, r.kind === 'message' ? r.text : '']));
+    // A 1 MiB arena leaves the journal below its compaction threshold: every message is in it.
+    // Sixteen slots compact it to the newest few, which must be the newest sent.
+    const expected = flags[0] === '--arena-mb' ? sent : sent.filter((m) => m.id > newest - records.length);
+    for (const message of expected) assert.equal(journaled.get(message.id), message.text, `message ${message.id} is in the journal`);
+  });
+}
+
+test('the journal stays near what the ring can hold, however long the texts (#8)', async (t) => {
+  const dataDir = temporaryDataDir(t);
+  // The ring holds at most 1 MiB of text; 1,024 slots keep the record-count rule out of play.
+  const server = await startServer({ dataDir, args: ['--arena-mb', '1', '--capacity', '1024'] });
+  t.after(() => server.stop());
+  const sent = await burstOfLongMessages(server, 4, 125); // 500 x 16 KB = 8 MB of text
+  const size = statSync(join(dataDir, JOURNAL_FILE)).size;
+  assert.ok(size < 4 * 1024 * 1024, `the journal is ${size} bytes after 8 MB of messages`);
+  assert.equal(await server.stop(), 0);
+
+  const restarted = await startServer({ dataDir, args: ['--arena-mb', '1', '--capacity', '1024'] });
+  t.after(() => restarted.stop());
+  const reader = await RawClient.connect(restarted.tcpPort);
+  await reader.login('reader');
+  const newest = [...sent].sort((a, b) => a.id - b.id).slice(-20);
+  const history = await reader.request('history', { limit: 20 });
+  assert.deepEqual(history.messages.map((m) => [m.id, m.text]), newest.map((m) => [m.id, m.text]), 'compaction kept the newest');
   reader.close();
 });

@@ -157,6 +157,30 @@ test('when the arena runs out the oldest changes are evicted even with free slot
   assert.deepEqual(changes.map((c) => (c as Change & { kind: 'message' }).text), seqs.slice(-stats.used).map((s) => `message-${s - 1}`.padEnd(10, '.')));
 });
 
+test('with keepUnpublished, a write stops rather than evict a change that is not published yet', () => {
+  const ring = RingBuffer.create({ capacity: 4, arenaBytes: 4096 });
+  const keep = { keepUnpublished: true };
+  appendAndPublish(ring, ['1', '2']);
+  assert.deepEqual(ring.appendMessages([message('3'), message('4'), message('5'), message('6'), message('7')], keep), [3, 4, 5, 6],
+    'published 1 and 2 make room; unpublished 3 must stay');
+  assert.equal(ring.oldest, 3);
+  assert.deepEqual(ring.appendMessages([message('7')], keep), []);
+  assert.deepEqual(ring.deleteMessage(2, 'ann', 0, keep), { result: 'not-found' }, 'evicted already');
+  assert.deepEqual(ring.deleteMessage(3, 'ann', 0, keep), { result: 'no-room' });
+  assert.equal(ring.readMessage(3, ring.head)?.deletedAt, 0, 'a refused delete marks nothing');
+  ring.publish(4);
+  assert.deepEqual(ring.appendMessages([message('7'), message('8'), message('9')], keep), [7, 8]);
+  assert.deepEqual(ring.readChanges(4, 10, ring.head).changes.map((c) => c.seq), [5, 6, 7, 8], 'nothing unpublished was lost');
+
+  // The arena: 3 + 10 bytes a record, 40 bytes hold three.
+  const small = RingBuffer.create({ capacity: 64, arenaBytes: 40 });
+  const texts = Array.from({ length: 5 }, (_, i) => `message-${i}`.padEnd(10, '.'));
+  assert.equal(small.appendMessages(texts.map((text) => message(text)), keep).length, 3);
+  small.publish(small.head);
+  assert.equal(small.appendMessages(texts.map((text) => message(text)), keep).length, 3);
+  assert.equal(small.readChanges(0, 10, small.head).changes.length, 3);
+});
+
 test('a message larger than the whole arena is a RangeError and writes nothing', () => {
   const ring = RingBuffer.create({ capacity: 8, arenaBytes: 32 });
   assert.throws(() => ring.appendMessages([message('fits'), message('x'.repeat(40))]), {

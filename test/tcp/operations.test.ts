@@ -144,6 +144,56 @@ describe('TCP operations', () => {
     for (const c of [first, second, third]) c.close();
   });
 
+  test('a retry of a message deleted since gets its id, author and time, never its text (#10)', async () => {
+    const client = await RawClient.connect(server.tcpPort);
+    await client.login('regretful');
+    const original = await client.request('send', { text: 'something I regret', clientId: 'oops-1' });
+    await client.request('delete', { messageId: original.message.id });
+    const retry = await client.request('send', { text: 'something I regret', clientId: 'oops-1' });
+    assert.equal(retry.duplicate, true);
+    assert.deepEqual(retry.message, { ...original.message, text: '' });
+    client.close();
+  });
+
+  test('logging out over HTTP ends the session of a TCP connection at once (#6)', async () => {
+    const client = await RawClient.connect(server.tcpPort);
+    const login = await client.login('two-screens');
+    await client.request('subscribe');
+    const response = await fetch(`http://127.0.0.1:${server.httpPort}/api/login`, {
+      method: 'DELETE',
+      headers: { cookie: `parley_session=${login.token}` },
+    });
+    assert.equal(response.status, 204);
+    const ended = await client.next((f) => f.event === 'session-ended');
+    assert.deepEqual(ended, { event: 'session-ended', reason: 'you were logged out (on another connection or server); log in again' });
+
+    const other = await RawClient.connect(server.tcpPort);
+    await other.login('still-here');
+    const afterwards = await other.request('send', { text: 'not for the logged-out connection' });
+    assert.equal((await client.request('send', { text: 'x' })).error.code, 'NOT_LOGGED_IN');
+    assert.equal((await client.request('ping')).ok, true, 'the connection stays open');
+    assert.ok(!client.frames.some((f) => f.event === 'message' && f.message.id === afterwards.message.id), 'no pushes after the session ended');
+    client.close();
+    other.close();
+  });
+
+  test('logout on one connection pushes session-ended to the session\'s other connections, not to itself (#6)', async () => {
+    const first = await RawClient.connect(server.tcpPort);
+    const login = await first.login('dora');
+    const second = await RawClient.connect(server.tcpPort);
+    await second.request('resume', { token: login.token });
+    const stranger = await RawClient.connect(server.tcpPort);
+    await stranger.login('dora'); // the same name, another session
+    assert.equal((await first.request('logout')).ok, true);
+    await second.next((f) => f.event === 'session-ended');
+    assert.equal((await second.request('send', { text: 'x' })).error.code, 'NOT_LOGGED_IN');
+    assert.equal((await first.request('ping')).ok, true);
+    assert.equal((await stranger.request('send', { text: 'still logged in' })).ok, true);
+    assert.ok(!first.frames.some((f) => f.event === 'session-ended'), 'the connection that logged out is not told');
+    assert.ok(!stranger.frames.some((f) => f.event === 'session-ended'), 'another session of the same user is untouched');
+    for (const c of [first, second, stranger]) c.close();
+  });
+
   test('text limits: empty, 4,000 characters counted as code points, control characters', async () => {
     const client = await RawClient.connect(server.tcpPort);
     await client.login('limits');

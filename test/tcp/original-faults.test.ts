@@ -1,5 +1,6 @@
 // The original design's faults, one test each, so Parley provably does not have them.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/tcp-client.js';
@@ -29,6 +30,7 @@ test('a client joining does not re-broadcast or re-log earlier lines', async () 
   for (let i = 0; i < 25; i++) await old.request('send', { text: `line ${i}` });
   await old.next((f) => f.event === 'message' && f.message.text === 'line 24');
   const pushesBefore = old.frames.filter((f) => f.event === 'message').length;
+  const logBefore = readFileSync(server.logFile, 'utf8').length;
 
   const newcomer = await RawClient.connect(server.tcpPort);
   await newcomer.login('newcomer');
@@ -37,6 +39,13 @@ test('a client joining does not re-broadcast or re-log earlier lines', async () 
   await old.next((f) => f.event === 'message' && f.message.id === marker.message.id);
   assert.equal(old.frames.filter((f) => f.event === 'message').length, pushesBefore + 1, 'the join pushed nothing old');
   assert.equal(newcomer.frames.filter((f) => f.event === 'message').length, 1, 'the newcomer got no replay it did not ask for');
+
+  // The join wrote only its own lines to chat.log, and no message text was ever written there.
+  const log = readFileSync(server.logFile, 'utf8');
+  const joinLines = log.slice(logBefore).split('\n').filter(Boolean).map((line) => JSON.parse(line) as { event: string; user?: string });
+  assert.deepEqual(joinLines.map((line) => [line.event, line.user]), [['tcp-connect', undefined], ['login', 'newcomer']]);
+  for (let i = 0; i < 25; i++) assert.ok(!log.includes(`line ${i}"`), `"line ${i}" is not in chat.log`);
+  assert.ok(!log.includes('newcomer says hi'));
   old.close();
   newcomer.close();
 });

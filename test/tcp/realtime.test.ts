@@ -95,3 +95,62 @@ test('a subscriber that resumes after seeing a message learns of its deletion', 
   writer.close();
   reader.close();
 });
+
+test('a cursor from before a --memory restart: subscribe says missed and pushes what comes next; history says reset (#5)', async (t) => {
+  const before = await startServer({ args: ['--memory'] });
+  const old = await RawClient.connect(before.tcpPort);
+  await old.login('old-timer');
+  let oldCursor = 0;
+  for (let i = 0; i < 5; i++) oldCursor = (await old.request('send', { text: `before ${i}` })).message.id;
+  old.close();
+  await before.stop();
+
+  const after = await startServer({ args: ['--memory'] });
+  t.after(() => after.stop());
+  const writer = await RawClient.connect(after.tcpPort);
+  await writer.login('writer');
+  const fresh = await writer.request('send', { text: 'the new history' });
+  assert.ok(fresh.message.id < oldCursor, 'the restarted server counts from 1 again');
+
+  const reader = await RawClient.connect(after.tcpPort);
+  await reader.login('old-timer');
+  const subscribed = await reader.request('subscribe', { last: oldCursor });
+  assert.deepEqual([subscribed.ok, subscribed.missed, subscribed.last], [true, true, fresh.message.id]);
+  const next = await writer.request('send', { text: 'pushed after the reset' });
+  const push = await reader.next((f) => f.event === 'message');
+  assert.deepEqual(push.message, next.message, 'pushes continue after the server cursor, not the stale one');
+
+  const history = await reader.request('history', { last: oldCursor });
+  assert.equal(history.reset, true);
+  assert.deepEqual(history.messages, [fresh.message, next.message]);
+  assert.equal(history.last, next.message.id);
+  writer.close();
+  reader.close();
+});
+
+test('a cursor older than the ring keeps: subscribe says missed and replays what is kept; history says reset (#5)', async (t) => {
+  const small = await startServer({ args: ['--capacity', '16'] });
+  t.after(() => small.stop());
+  const writer = await RawClient.connect(small.tcpPort);
+  await writer.login('writer');
+  const sent = [];
+  for (let i = 0; i < 40; i++) sent.push((await writer.request('send', { text: `m${i}` })).message);
+
+  const reader = await RawClient.connect(small.tcpPort);
+  await reader.login('reader');
+  const subscribed = await reader.request('subscribe', { last: sent[0]!.id });
+  assert.deepEqual([subscribed.missed, subscribed.last], [true, sent[39]!.id]);
+  const replayed = reader.frames.filter((f) => f.event === 'message').map((f) => f.message);
+  assert.ok(replayed.length > 0 && replayed.length <= 16, `${replayed.length} replayed`);
+  assert.deepEqual(replayed, sent.slice(-replayed.length), 'the newest changes the ring keeps, in order');
+  const live = await writer.request('send', { text: 'live' });
+  assert.deepEqual((await reader.next((f) => f.event === 'message' && f.message.id === live.message.id)).message, live.message);
+
+  const history = await reader.request('history', { last: sent[0]!.id, limit: 5 });
+  assert.equal(history.reset, true);
+  assert.deepEqual(history.messages, [...sent.slice(-4), live.message]);
+  const current = await reader.request('history', { last: live.message.id });
+  assert.equal(current.reset, undefined, 'an up-to-date cursor is not a reset');
+  writer.close();
+  reader.close();
+});

@@ -1,0 +1,114 @@
+// Batches the single-node store's writes: every send and delete of one event-loop turn goes to a
+// worker as one task (server/workers/store-task.ts), or runs inline with --workers 0, so the hop
+// to a thread is paid per batch. A write the ring has no room for (it would evict a change that
+// is not on disk yet) waits for the commit loop to catch up and is tried again, ahead of
+// everything queued after it; if the journal fails instead, it is refused.
+import type { Piscina } from 'piscina';
+import type { TaskOutcome } from '../errors.js';
+import type { RingBuffer } from '../ring-buffer.js';
+import { applyWrites, isNoRoom, type WriteOp, type WriteOutcome, type Written } from './apply-writes.js';
+
+export interface WriteQueueOptions {
+  ring: RingBuffer;
+  /** null: apply writes on the primary thread. */
+  pool: Piscina | null;
+  /** Journals and publishes what the ring holds; resolves false when the journal failed. */
+  commit(): Promise<boolean>;
+  onError(event: string, error: unknown): void;
+}
+
+interface QueuedWrite {
+  op: WriteOp;
+  resolve: (outcome: TaskOutcome<Written>) => void;
+}
+
+const TASK_FAILED: TaskOutcome<Written> = { ok: false, code: 'UNAVAILABLE', message: 'the server could not store that; please try again' };
+const JOURNAL_FAILED: TaskOutcome<Written> = {
+  ok: false,
+  code: 'UNAVAILABLE',
+  message: 'the server could not save that to disk; please try again in a moment',
+};
+
+export class WriteQueue {
+  readonly #ring: RingBuffer;
+  readonly #pool: Piscina | null;
+  readonly #commit: () => Promise<boolean>;
+  readonly #onError: (event: string, error: unknown) => void;
+  #queue: QueuedWrite[] = [];
+  #waitingForRoom: QueuedWrite[] = [];
+  #flushScheduled = false;
+  #tasksInFlight = 0;
+
+  constructor(options: WriteQueueOptions) {
+    this.#ring = options.ring;
+    this.#pool = options.pool;
+    this.#commit = options.commit;
+    this.#onError = options.onError;
+  }
+
+  /** Applies `op` to the ring with the next batch; resolves with its outcome (not yet durable). */
+  apply(op: WriteOp): Promise<TaskOutcome<Written>> {
+    return new Promise((resolve) => {
+      this.#queue.push({ op, resolve });
+      this.#scheduleFlush();
+    });
+  }
+
+  /** Resolves once nothing is queued, being applied or waiting for room (for shutdown). */
+  async settle(): Promise<void> {
+    while (this.#queue.length > 0 || this.#waitingForRoom.length > 0 || this.#tasksInFlight > 0 || this.#flushScheduled) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    // Nothing overtakes a write waiting for room; it is retried with everything queued after it.
+    if (this.#waitingForRoom.length > 0) return;
+    const batch = this.#queue;
+    this.#queue = [];
+    if (batch.length === 0) return;
+    this.#tasksInFlight++;
+    const ops = batch.map((queued) => queued.op);
+    const run: Promise<WriteOutcome[]> = this.#pool
+      ? this.#pool.run(ops)
+      : Promise.resolve().then(() => applyWrites(this.#ring, ops));
+    run
+      .then(
+        (outcomes) =>
+          batch.forEach((queued, i) => {
+            const outcome = outcomes[i]!;
+            if (isNoRoom(outcome)) this.#waitingForRoom.push(queued);
+            else queued.resolve(outcome);
+          }),
+        (error: unknown) => {
+          this.#onError('store-task-failed', error);
+          batch.forEach((queued) => queued.resolve(TASK_FAILED));
+        },
+      )
+      .finally(() => {
+        this.#tasksInFlight--;
+        void this.#commit().then((caughtUp) => this.#retryWaiting(caughtUp));
+      });
+  }
+
+  // Runs after a commit: everything written before it is published, so there is room again,
+  // unless the journal failed, in which case waiting longer would not help.
+  #retryWaiting(caughtUp: boolean): void {
+    if (this.#waitingForRoom.length === 0) return;
+    const waiting = this.#waitingForRoom;
+    this.#waitingForRoom = [];
+    if (!caughtUp) {
+      waiting.forEach((queued) => queued.resolve(JOURNAL_FAILED));
+      return;
+    }
+    this.#queue = [...waiting, ...this.#queue];
+    this.#scheduleFlush();
+  }
+}

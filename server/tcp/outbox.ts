@@ -1,0 +1,110 @@
+// What the server has written to one TCP client and the client has not read yet. Node keeps
+// every socket.write() the kernel cannot take, without limit, so a client that sends requests
+// and never reads the replies, or subscribes and never reads, would grow the server's memory
+// until it falls over. The outbox measures whether the client reads, over time:
+//
+//   unread bytes ─┬─ up to MAX_UNREAD_BYTES ............ fine
+//                 ├─ over it: "full" ...................... the connection stops reading requests
+//                 │                                         and holds replies back (connection.ts);
+//                 │                                         pushes still go out
+//                 │    └ and no byte taken for STALL_TIMEOUT_MS → cut off
+//                 └─ over MAX_UNREAD_BYTES_HARD ........... cut off at once
+//
+// Progress, not the instantaneous buffer, decides: one commit may announce megabytes to every
+// subscriber in one synchronous loop, and a client that reads them must keep its connection.
+// "Taken" is what the kernel accepted (bytesWritten counts queued bytes too, so the unread part
+// is subtracted); it stops growing once the client's receive window and our send buffer are full.
+import type { Socket } from 'node:net';
+
+/** Unread bytes above which a client counts as behind: its requests wait. */
+export const MAX_UNREAD_BYTES = 1024 * 1024;
+/** Unread bytes no client is allowed, reading or not. */
+export const MAX_UNREAD_BYTES_HARD = 64 * 1024 * 1024;
+/** How long a client that is behind may take nothing at all before it is cut off. */
+export const STALL_TIMEOUT_MS = 5_000;
+
+export interface OutboxEvents {
+  /** The client read everything it was sent. */
+  onDrain(): void;
+  /** The client was cut off; the outbox writes nothing more. */
+  onCut(unreadBytes: number): void;
+}
+
+export class Outbox {
+  readonly #socket: Socket;
+  readonly #events: OutboxEvents;
+  #stallTimer: NodeJS.Timeout | null = null;
+  #takenAtLastCheck = 0;
+  #roomWaiters: Array<() => void> = [];
+  #isCut = false;
+
+  constructor(socket: Socket, events: OutboxEvents) {
+    this.#socket = socket;
+    this.#events = events;
+    socket.on('drain', () => {
+      this.#stopWatching();
+      this.#wakeWaiters();
+      this.#events.onDrain();
+    });
+    socket.once('close', () => {
+      this.#stopWatching();
+      this.#wakeWaiters();
+    });
+  }
+
+  get isFull(): boolean {
+    return this.#socket.writableLength > MAX_UNREAD_BYTES;
+  }
+
+  get isCut(): boolean {
+    return this.#isCut;
+  }
+
+  write(frame: string): void {
+    if (this.#isCut || this.#socket.destroyed || !this.#socket.writable) return;
+    this.#socket.write(frame);
+    const unread = this.#socket.writableLength;
+    if (unread > MAX_UNREAD_BYTES_HARD) this.cut();
+    else if (unread > MAX_UNREAD_BYTES && this.#stallTimer === null) this.#watch();
+  }
+
+  /** Resolves once the client has read what it was sent, or the connection is gone. */
+  room(): Promise<void> {
+    if (!this.isFull || this.#isCut || this.#socket.destroyed) return Promise.resolve();
+    return new Promise((resolve) => this.#roomWaiters.push(resolve));
+  }
+
+  cut(): void {
+    if (this.#isCut) return;
+    this.#isCut = true;
+    this.#stopWatching();
+    this.#events.onCut(this.#socket.writableLength);
+    this.#wakeWaiters();
+  }
+
+  #watch(): void {
+    this.#takenAtLastCheck = this.#taken();
+    this.#stallTimer = setTimeout(() => {
+      this.#stallTimer = null;
+      if (!this.isFull || this.#isCut) return;
+      if (this.#taken() === this.#takenAtLastCheck) this.cut();
+      else this.#watch();
+    }, STALL_TIMEOUT_MS);
+    this.#stallTimer.unref();
+  }
+
+  #taken(): number {
+    return this.#socket.bytesWritten - this.#socket.writableLength;
+  }
+
+  #stopWatching(): void {
+    if (this.#stallTimer !== null) clearTimeout(this.#stallTimer);
+    this.#stallTimer = null;
+  }
+
+  #wakeWaiters(): void {
+    const waiters = this.#roomWaiters;
+    this.#roomWaiters = [];
+    for (const wake of waiters) wake();
+  }
+}
