@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -13,7 +13,9 @@ import { backoffDelay } from '../../client/desktop/backoff.js';
 import { Connection, type ChangePush } from '../../client/desktop/connection.js';
 import { ParleyError } from '../../client/desktop/errors.js';
 import { Session, type ResetReason, type SessionState } from '../../client/desktop/session.js';
+import { FrameDecoder } from '../../protocol/frame-decoder.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
+import { RawClient } from '../helpers/tcp-client.js';
 
 async function serve(t: { after: (fn: () => Promise<unknown>) => void }): Promise<RunningServer> {
   const server = await startServer();
@@ -454,50 +456,47 @@ test('login() while the server is down keeps the name and logs in once it is up;
   assert.equal((await sent).message.user, 'alice');
 });
 
-// The server on this branch does not push session-ended yet (docs/protocol.md, common
-// contract); this peer stands in for it with the frames the contract gives.
 test('a session-ended push logs the session out but keeps the connection; a new login() follows the chat again', async (t) => {
-  const peer = createServer((socket) => {
-    socket.write('{"event":"hello","server":"parley","protocol":1,"limits":{"maxFrameBytes":65536,"maxTextLength":4000}}\n');
-    let buffered = '';
-    socket.on('data', (chunk) => {
-      buffered += chunk.toString('utf8');
-      let newline;
-      while ((newline = buffered.indexOf('\n')) !== -1) {
-        const request = JSON.parse(buffered.slice(0, newline)) as { id: number; op: string; username?: string; token?: string };
-        buffered = buffered.slice(newline + 1);
-        const reply = (body: object) => socket.write(`${JSON.stringify({ id: request.id, ok: true, ...body })}\n`);
-        if (request.op === 'login') reply({ username: request.username, token: `token-of-${request.username}` });
-        else if (request.op === 'history') reply({ messages: [], deleted: [], last: 0 });
-        else if (request.op === 'subscribe') {
-          reply({ last: 0, missed: false });
-          if (!ended) {
-            ended = true;
-            socket.write('{"event":"session-ended","reason":"you logged out in another window"}\n');
-          }
-        } else if (request.op === 'ping') reply({ time: new Date().toISOString() });
-        else if (request.op === 'send') socket.write(`${JSON.stringify({ id: request.id, ok: false, error: { code: 'NOT_LOGGED_IN', message: 'log in first' } })}\n`);
-      }
+  const server = await serve(t);
+  // The client reaches the server through a relay that passes every byte on and notes the
+  // token of the login reply, so the test can end that session from another connection.
+  let token: string | undefined;
+  const relay = createServer((client) => {
+    const upstream = connect({ host: '127.0.0.1', port: server.tcpPort });
+    const decoder = new FrameDecoder(1024 * 1024);
+    upstream.on('data', (chunk: Buffer) => {
+      for (const line of decoder.push(chunk).frames) token ??= (JSON.parse(line) as { token?: string }).token;
+      client.write(chunk);
     });
+    client.pipe(upstream);
+    for (const socket of [client, upstream]) {
+      socket.on('error', () => {});
+      socket.on('close', () => (socket === client ? upstream : client).destroy());
+    }
   });
-  let ended = false;
-  peer.listen(0, '127.0.0.1');
-  await once(peer, 'listening');
-  t.after(() => peer.close());
-  const { port } = peer.address() as { port: number };
+  relay.listen(0, '127.0.0.1');
+  await once(relay, 'listening');
+  t.after(() => relay.close());
+  const { port } = relay.address() as { port: number };
 
   const session = new Session({ host: '127.0.0.1', port, username: 'alice' });
   t.after(() => session.close());
   const identities: (string | undefined)[] = [];
-  const problems: ParleyError[] = [];
   session.on('identity', (name) => identities.push(name));
-  session.on('problem', (error) => problems.push(error));
-  const loggedOut = once(session, 'problem');
   session.start();
-  await loggedOut;
+  await until(session, () => session.isLoggedIn);
+  assert.ok(token, 'the relay saw the login reply');
+
+  // Another connection with the same token (another window of the same user) logs out.
+  const other = await RawClient.connect(server.tcpPort);
+  t.after(() => other.close());
+  assert.equal((await other.request('resume', { token })).ok, true);
+  const loggedOut = once(session, 'problem') as Promise<[ParleyError]>;
+  assert.equal((await other.request('logout')).ok, true);
+  const [problem] = await loggedOut;
+  assert.equal(problem.code, 'NOT_LOGGED_IN');
+  assert.match(problem.message, /^logged out: you were logged out/);
   assert.deepEqual(identities, ['alice', undefined]);
-  assert.equal(problems[0]?.code, 'NOT_LOGGED_IN');
-  assert.equal(problems[0]?.message, 'logged out: you logged out in another window');
   assert.equal(session.isLoggedIn, false);
   assert.equal(session.username, undefined, 'the name is not used again on its own: that would undo the logout');
   assert.equal(session.state.kind, 'online', 'the connection stays');
@@ -506,4 +505,6 @@ test('a session-ended push logs the session out but keeps the connection; a new 
 
   assert.equal(await session.login('alice'), 'alice');
   assert.equal(session.isLoggedIn, true);
+  const sent = await session.send('back again');
+  assert.equal(sent.message.user, 'alice');
 });
