@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Parley's one process: configuration, the store, the worker pool, the TCP and HTTP
 // listeners, and the signals that stop it. Wiring only; each part lives in its own module.
+import { hostname } from 'node:os';
 import type { Chat } from './chat/chat.js';
 import { ConfigError, loadConfig, usage, type Config } from './config.js';
 import { createHttpEdge, createMetricsServer } from './http/http-server.js';
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
   }
 
   console.log(banner(config, ports, chat.stats(), chat.stats().ring.used));
-  logger.info('start', { pid: process.pid, ...ports, host: config.host, dataDir: config.dataDir, workers: config.workers, cluster: config.cluster !== null });
+  logger.info('start', { pid: process.pid, ...ports, host: config.host, dataDir: config.dataDir, workers: config.workers, cluster: config.cluster !== null, ...(config.cluster !== null ? { node: nodeNameOf(config) } : {}) });
   if (process.env.PARLEY_READY === '1') {
     console.log(`PARLEY_READY ${JSON.stringify({ ...ports, metricsPort: ports.metricsPort ?? ports.httpPort })}`);
   }
@@ -123,6 +124,7 @@ async function openChat(config: Config, logger: Logger, metrics: Metrics | null)
     try {
       return await ClusterChat.open({
         url: config.cluster,
+        nodeName: nodeNameOf(config),
         capacity: config.capacity,
         arenaBytes: config.arenaBytes,
         rateLimit: config.rateLimit,
@@ -152,6 +154,11 @@ async function openChat(config: Config, logger: Logger, metrics: Metrics | null)
     logger.warn('journal-tail-dropped', { bytes: chat.recovery.truncatedBytes });
   }
   return chat;
+}
+
+/** --node-name, or host:httpPort as config.ts promises. */
+function nodeNameOf(config: Config): string {
+  return config.nodeName ?? `${hostname()}:${config.httpPort}`;
 }
 
 function fail(message: string, code: number): never {

@@ -25,11 +25,17 @@ export function banner(config: Config, ports: Ports, stats: StoreStats, messages
     `  Log          ${config.logFile ?? 'off'}`,
     `  Store        ${messages} changes kept of ${stats.ring.capacity}, ${Math.round(stats.ring.arenaBytes / 1048576)} MiB for texts`,
     `  Workers      ${workers(config)}`,
-    `  Cluster      ${config.cluster ? config.cluster.replace(/\/\/[^@/]*@/, '//***@') : 'no (single node)'}`,
+    `  Cluster      ${cluster(config)}`,
     '',
     'Stop with Ctrl-C.',
   ];
   return lines.join('\n');
+}
+
+function cluster(config: Config): string {
+  if (config.cluster === null) return 'no (single node)';
+  const url = config.cluster.replace(/\/\/[^@/]*@/, '//***@');
+  return config.nodeName === null ? url : `${url}, node ${config.nodeName}`;
 }
 
 function workers(config: Config): string {

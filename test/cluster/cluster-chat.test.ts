@@ -2,11 +2,12 @@
 // as separate Parley processes would (each has its own connections, ring and sessions copy).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { hashToken } from '../../server/chat/session-token.js';
 import { ApiError } from '../../server/errors.js';
 import { ClusterChat, ClusterError } from '../../server/cluster/cluster-chat.js';
 import type { LiveChange } from '../../server/chat/chat.js';
 import { startRedis, type RunningRedis } from '../helpers/redis.js';
-import { eventually, openNode, untilCursor } from './support.js';
+import { adminClient, eventually, openNode, untilCursor } from './support.js';
 
 async function redisFor(t: import('node:test').TestContext, options: Parameters<typeof startRedis>[0] = {}): Promise<RunningRedis> {
   const redis = await startRedis(options);
@@ -260,4 +261,48 @@ test('a stream that is not Parley’s stops the start with a sentence', async (t
     ClusterChat.open({ url: redis.url, capacity: 64, arenaBytes: 1 << 20, rateLimit: 0 }),
     (error: unknown) => error instanceof ClusterError && /is parley:changes a Parley stream\?/.test(error.message),
   );
+});
+
+test('a logout on one node ends the session on every node, so each can end the connections opened with it', async (t) => {
+  const redis = await redisFor(t);
+  const a = await openNode(t, redis, { nodeName: 'a' });
+  const b = await openNode(t, redis, { nodeName: 'b' });
+  const ended = { a: [] as string[], b: [] as string[] };
+  a.chat.onSessionEnded((hash) => ended.a.push(hash));
+  const stopListening = b.chat.onSessionEnded((hash) => ended.b.push(hash));
+  const session = await b.chat.login('alice');
+  const other = await b.chat.login('bob');
+
+  await a.chat.logout(session.token);
+  await eventually('node B heard the logout', () => ended.b.length > 0);
+  assert.deepEqual(ended.b, [hashToken(session.token)], 'B, where the session was made, ends it; bob’s goes on');
+  assert.ok(ended.a.includes(hashToken(session.token)), 'the node that logged out ends it too');
+  assert.ok(await b.chat.lookup(other.token));
+
+  stopListening();
+  await a.chat.logout(other.token);
+  await eventually('node A heard its own logout', () => ended.a.includes(hashToken(other.token)));
+  assert.deepEqual(ended.b, [hashToken(session.token)]);
+});
+
+test('a node started with another --capacity than the cluster’s is refused with a sentence', async (t) => {
+  const redis = await redisFor(t);
+  await openNode(t, redis, { capacity: 1024 });
+  await assert.rejects(
+    ClusterChat.open({ url: redis.url, capacity: 2048, arenaBytes: 1 << 20, rateLimit: 0 }),
+    (error: unknown) => {
+      assert.ok(error instanceof ClusterError);
+      assert.match(error.message, /runs with --capacity 2048, but the cluster keeps 1024 changes; start every node with --capacity 1024/);
+      return true;
+    },
+  );
+});
+
+test('a node names itself in its events and in its Redis connections', async (t) => {
+  const redis = await redisFor(t);
+  const a = await openNode(t, redis, { nodeName: 'north-1' });
+  assert.equal(a.log.find((entry) => entry.event === 'cluster-joined')?.fields.node, 'north-1');
+  const admin = await adminClient(t, redis);
+  const names = (await admin.clientList()).map((client) => client.name).filter((name) => name.startsWith('parley-'));
+  assert.deepEqual(names.sort(), ['parley-north-1-commands', 'parley-north-1-follower', 'parley-north-1-logouts']);
 });
