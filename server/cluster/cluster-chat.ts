@@ -2,7 +2,7 @@
 // whole history in its own ring buffer. Implements `Chat`, so the edges cannot tell it from the
 // single-node store (server/store/local-chat.ts), whose semantics it keeps.
 //
-//   send/delete ──> Lua script in Redis (write-scripts.ts): checks + seq + XADD, atomically
+//   send/delete ──> Lua script in Redis (cluster-writes.ts, write-scripts.ts): checks + seq + XADD
 //        │                      │
 //        │              parley:changes (Redis Stream: the one history and order)
 //        │                      │  XREAD BLOCK, every node on its own connection
@@ -17,7 +17,7 @@
 //   read on this node sees its own write. (If the copy does not arrive within the request's
 //   time budget, the sender gets UNAVAILABLE saying the write was stored.)
 // - One time budget per write, `commandTimeoutMs` (5 s): the script must start in Redis before
-//   it ends (write-scripts.ts), so a write refused for taking too long never lands later, and a
+//   it ends (cluster-writes.ts), so a write refused for taking too long never lands later, and a
 //   Redis that already failed to answer within it (the session check) is not waited for again
 //   (redis-link.ts).
 // - Faults: while Redis is unreachable, writes, logins and logouts fail at once with UNAVAILABLE
@@ -32,22 +32,19 @@
 //   node is still never a duplicate. The window is the last `capacity` seqs, like one node's.
 // - Rate limits are per node (a user spread over N nodes may send N times the rate).
 import { hostname } from 'node:os';
-import { MAX_CLIENT_ID_LENGTH } from '../../protocol/limits.js';
-import { checkText } from '../../protocol/message-text.js';
 import { checkUsername } from '../../protocol/username.js';
-import type { ChangeSet, ChatMessage } from '../../protocol/message.js';
+import type { ChangeSet } from '../../protocol/message.js';
 import type { Chat, LiveChange, SendResult, Session, StoreStats } from '../chat/chat.js';
 import { ApiError } from '../errors.js';
 import { RingBuffer, type Change } from '../ring-buffer.js';
-import { RateLimiter } from '../store/rate-limiter.js';
-import { changesAfter, history, liveChangesAfter, resetPage, toChatMessage, toLiveChange } from '../store/ring-reads.js';
+import { changesAfter, history, liveChangesAfter, resetPage, toLiveChange } from '../store/ring-reads.js';
+import { ClusterWrites } from './cluster-writes.js';
 import { HistoryGaps, type CursorStanding } from './history-gaps.js';
 import { CapacityError, Membership } from './membership.js';
-import { RedisLink, RETRY_AFTER_SECONDS, type EventListener } from './redis-link.js';
+import { RedisLink, type EventListener } from './redis-link.js';
 import { SharedSessions } from './shared-sessions.js';
 import { StreamFollower } from './stream-follower.js';
-import { CHANGES_KEY, CLIENT_IDS_KEY, clientIdMember, LOGOUT_CHANNEL } from './stream-entry.js';
-import type { ScriptReply } from './write-scripts.js';
+import { CHANGES_KEY, LOGOUT_CHANNEL } from './stream-entry.js';
 
 export interface ClusterChatOptions {
   /** redis:// or rediss:// URL (--cluster). */
@@ -78,8 +75,6 @@ export class ClusterError extends Error {}
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
 const DEFAULT_FOLLOW_BLOCK_MS = 5_000;
-/** A stored write's copy gets at least this long, even when the script took the whole budget. */
-const MIN_COPY_WAIT_MS = 200;
 
 interface Settings {
   capacity: number;
@@ -97,17 +92,16 @@ export class ClusterChat implements Chat {
   readonly #membership: Membership;
   readonly #gaps = new HistoryGaps();
   readonly #follower: StreamFollower;
-  readonly #limiter: RateLimiter;
   readonly #listeners = new Set<(change: LiveChange) => void>();
   readonly #settings: Settings;
-  readonly #writes = new Set<Promise<unknown>>();
+  readonly #writes: ClusterWrites;
+  readonly #inFlight = new Set<Promise<unknown>>();
   #isClosed = false;
 
   private constructor(link: RedisLink, sessions: SharedSessions, settings: Settings) {
     this.#link = link;
     this.#sessions = sessions;
     this.#settings = settings;
-    this.#limiter = new RateLimiter(settings.rateLimit);
     this.#membership = new Membership({ capacity: settings.capacity, onEvent: settings.onEvent });
     const newRing = () => RingBuffer.create({ capacity: settings.capacity, arenaBytes: settings.arenaBytes });
     this.#follower = new StreamFollower({
@@ -119,6 +113,16 @@ export class ClusterChat implements Chat {
       newRing,
       onChanges: (changes) => this.#announce(changes),
       onError: settings.onError,
+      onEvent: settings.onEvent,
+    });
+    this.#writes = new ClusterWrites({
+      link,
+      membership: this.#membership,
+      follower: this.#follower,
+      gaps: this.#gaps,
+      capacity: settings.capacity,
+      rateLimit: settings.rateLimit,
+      budgetMs: settings.commandTimeoutMs,
       onEvent: settings.onEvent,
     });
   }
@@ -197,155 +201,18 @@ export class ClusterChat implements Chat {
   // --- writes ---------------------------------------------------------------------------
 
   send(username: string, text: unknown, clientId: unknown): Promise<SendResult> {
-    return this.#track(this.#send(username, text, clientId));
+    this.#refuseWhenClosed();
+    return this.#track(this.#writes.send(username, text, clientId));
   }
 
   delete(username: string, messageId: number): Promise<{ cursor: number }> {
-    return this.#track(this.#delete(username, messageId));
-  }
-
-  async #send(username: string, text: unknown, clientId: unknown): Promise<SendResult> {
     this.#refuseWhenClosed();
-    const deadlineMs = Date.now() + this.#settings.commandTimeoutMs;
-    if (typeof text !== 'string') throw new ApiError('BAD_REQUEST', 'text must be a string');
-    let member = '';
-    if (clientId !== undefined && clientId !== null) {
-      if (typeof clientId !== 'string' || clientId.length === 0 || clientId.length > MAX_CLIENT_ID_LENGTH) {
-        throw new ApiError('BAD_REQUEST', `clientId must be a string of 1 to ${MAX_CLIENT_ID_LENGTH} characters`);
-      }
-      member = clientIdMember(username, clientId);
-    }
-    // As on one node, a retry of a message that was stored is answered with the original even
-    // when the retry itself would be refused (a stricter text rule, a full rate bucket).
-    const check = checkText(text);
-    if (!check.ok) {
-      const original = await this.#sentBefore(member, username, text, deadlineMs);
-      if (original) return { message: original, duplicate: true };
-      throw new ApiError(check.code, check.message);
-    }
-    const waitSeconds = this.#limiter.take(username);
-    if (waitSeconds > 0) {
-      const original = await this.#sentBefore(member, username, text, deadlineMs);
-      if (original) return { message: original, duplicate: true };
-      throw new ApiError('RATE_LIMITED', `you are sending too fast; wait ${waitSeconds} s and try again`, { retryAfter: waitSeconds });
-    }
-
-    const what = 'store your message';
-    const reply = await this.#link.run(
-      what,
-      (redis) =>
-        redis.parleySend({
-          user: username,
-          text: check.text,
-          clientId: typeof clientId === 'string' ? clientId : '',
-          member,
-          capacity: this.#settings.capacity,
-          floor: this.ring.head,
-          epoch: this.#membership.epoch,
-          startBy: this.#membership.startBy(deadlineMs),
-        }),
-      deadlineMs - Date.now(),
-    );
-    this.#refuseUnwritten(reply, what);
-    this.#gaps.noteSeq(reply.seq);
-    if (reply.outcome === 'duplicate') return { message: await this.#originalMessage(reply.seq, username, text, deadlineMs), duplicate: true };
-    await this.#applied(reply.seq, deadlineMs);
-    return {
-      message: { id: reply.seq, user: username, text: check.text, time: new Date(reply.timeMs).toISOString() },
-      duplicate: false,
-    };
-  }
-
-  async #delete(username: string, messageId: number): Promise<{ cursor: number }> {
-    this.#refuseWhenClosed();
-    const deadlineMs = Date.now() + this.#settings.commandTimeoutMs;
-    if (!Number.isSafeInteger(messageId) || messageId < 1) {
-      throw new ApiError('NOT_FOUND', `there is no message ${String(messageId)}; ids are positive whole numbers`);
-    }
-    const what = 'delete that message';
-    const reply = await this.#link.run(
-      what,
-      (redis) =>
-        redis.parleyDelete({
-          messageId,
-          user: username,
-          capacity: this.#settings.capacity,
-          floor: this.ring.head,
-          epoch: this.#membership.epoch,
-          startBy: this.#membership.startBy(deadlineMs),
-        }),
-      deadlineMs - Date.now(),
-    );
-    this.#refuseUnwritten(reply, what);
-    if (reply.outcome === 'forbidden') {
-      throw new ApiError('FORBIDDEN', `message ${messageId} is someone else's; you can only delete your own messages`);
-    }
-    if (reply.outcome !== 'deleted') throw new ApiError('NOT_FOUND', `there is no message ${messageId}, or it was already deleted`);
-    this.#gaps.noteSeq(reply.seq);
-    await this.#applied(reply.seq, deadlineMs);
-    return { cursor: reply.seq };
-  }
-
-  /** A script that wrote nothing because it came too late or Redis is in another epoch. */
-  #refuseUnwritten(reply: ScriptReply, what: string): void {
-    if (reply.outcome === 'expired') {
-      throw new ApiError('UNAVAILABLE', `the chat store (Redis) did not answer in time, so the server could not ${what}; try again in a few seconds`, {
-        retryAfter: RETRY_AFTER_SECONDS,
-      });
-    }
-    if (reply.outcome === 'stale') {
-      this.#follower.rejoin();
-      throw new ApiError('UNAVAILABLE', `the chat store (Redis) restarted or lost its data, so the server could not ${what} until it has caught up; try again in a few seconds`, {
-        retryAfter: RETRY_AFTER_SECONDS,
-      });
-    }
-  }
-
-  /** The message an earlier send with this clientId created, when Redis can say so now. */
-  async #sentBefore(member: string, username: string, text: string, deadlineMs: number): Promise<ChatMessage | undefined> {
-    if (member === '') return undefined;
-    let score: number | null;
-    try {
-      score = await this.#link.run('look up your earlier message', (redis) => redis.zScore(CLIENT_IDS_KEY, member), deadlineMs - Date.now());
-    } catch {
-      return undefined; // the refusal the caller is about to give is the better answer
-    }
-    return score === null ? undefined : this.#originalMessage(score, username, text, deadlineMs);
-  }
-
-  async #originalMessage(seq: number, username: string, text: string, deadlineMs: number): Promise<ChatMessage> {
-    await this.#applied(seq, deadlineMs);
-    const change = this.ring.readMessage(seq, this.ring.published);
-    // Evicted from memory long ago: the id and author are what matter to the retrying client.
-    return change ? toChatMessage(change) : { id: seq, user: username, text, time: new Date(0).toISOString() };
-  }
-
-  /**
-   * Read-your-writes: waits until this node's ring has published `seq`. A write is acknowledged
-   * only then, so an acknowledged write is always visible on the node that took it. When the
-   * copy does not come (the follower lost Redis right after the write), the write is stored but
-   * the sender is told so with a 503, and a resend with its clientId gets the original.
-   */
-  async #applied(seq: number, deadlineMs: number): Promise<void> {
-    const waitMs = Math.max(deadlineMs - Date.now(), MIN_COPY_WAIT_MS);
-    const outcome = await this.#follower.waitFor(seq, waitMs);
-    if (outcome === 'applied') return;
-    if (outcome === 'lost') {
-      throw new ApiError('UNAVAILABLE', 'the chat store (Redis) lost that right after storing it (it restarted without its data); please send it again', {
-        retryAfter: RETRY_AFTER_SECONDS,
-      });
-    }
-    this.#settings.onEvent('warn', 'cluster-copy-late', { seq, waitedMs: waitMs });
-    throw new ApiError(
-      'UNAVAILABLE',
-      'that was stored, but this server lost the chat store (Redis) before it could show it; it appears once the connection is back (a resend with the same clientId is never a duplicate)',
-      { retryAfter: RETRY_AFTER_SECONDS },
-    );
+    return this.#track(this.#writes.delete(username, messageId));
   }
 
   #track<T>(write: Promise<T>): Promise<T> {
-    this.#writes.add(write);
-    const forget = () => this.#writes.delete(write);
+    this.#inFlight.add(write);
+    const forget = () => this.#inFlight.delete(write);
     write.then(forget, forget);
     return write;
   }
@@ -414,7 +281,7 @@ export class ClusterChat implements Chat {
     return {
       ring: { used: ring.used, capacity: ring.capacity, arenaUsedBytes: ring.arenaUsedBytes, arenaBytes: ring.arenaBytes },
       // No worker pool: Redis applies the writes. `queued` is the writes waiting for it.
-      pool: { queued: this.#writes.size, utilization: 0, threads: 0 },
+      pool: { queued: this.#inFlight.size, utilization: 0, threads: 0 },
     };
   }
 
@@ -432,7 +299,7 @@ export class ClusterChat implements Chat {
   async close(): Promise<void> {
     if (this.#isClosed) return;
     this.#isClosed = true;
-    await Promise.allSettled([...this.#writes]);
+    await Promise.allSettled([...this.#inFlight]);
     this.#follower.stop();
     await this.#link.close();
     await this.#follower.stopped;

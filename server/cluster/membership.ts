@@ -74,7 +74,7 @@ export class Membership {
    * its client at `deadlineMs` (this node's clock).
    */
   startBy(deadlineMs: number): number {
-    const leftMs = deadlineMs - Date.now();
+    const leftMs = Math.max(0, deadlineMs - Date.now());
     return deadlineMs - Math.min(REPLY_GRACE_MS, leftMs / 4) + this.#redisAheadMs;
   }
 }
