@@ -11,7 +11,7 @@ import { claimDataDir, DataDirError } from './ops/data-dir.js';
 import { listen, ListenError } from './ops/listen.js';
 import { openLogger, type Logger } from './ops/logger.js';
 import { Metrics } from './ops/metrics.js';
-import { ClusterChat, ClusterError } from './cluster/cluster-chat.js';
+import { ClusterChat, ClusterConfigError, ClusterError } from './cluster/cluster-chat.js';
 import { LocalChat } from './store/local-chat.js';
 import { createTcpEdge } from './tcp/tcp-server.js';
 
@@ -132,7 +132,8 @@ async function openChat(config: Config, logger: Logger, metrics: Metrics | null)
         onEvent: (level, event, fields) => logger[level](event, fields),
       });
     } catch (error) {
-      if (error instanceof ClusterError) fail(error.message, 1);
+      // Exit code 2 (configuration) keeps systemd from restarting a node that would fail again.
+      if (error instanceof ClusterError) fail(error.message, error instanceof ClusterConfigError ? 2 : 1);
       throw error;
     }
   }

@@ -72,6 +72,9 @@ export interface ClusterChatOptions {
 /** Why a node could not join its cluster, as a sentence for the operator. */
 export class ClusterError extends Error {}
 
+/** A node configured unlike its cluster: starting it again unchanged would fail again. */
+export class ClusterConfigError extends ClusterError {}
+
 const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const DEFAULT_COMMAND_TIMEOUT_MS = 5_000;
 const DEFAULT_FOLLOW_BLOCK_MS = 5_000;
@@ -164,7 +167,7 @@ export class ClusterChat implements Chat {
       await chat.#follower.catchUp();
     } catch (error) {
       link.destroy();
-      if (error instanceof CapacityError) throw new ClusterError(error.message);
+      if (error instanceof CapacityError) throw new ClusterConfigError(error.message);
       throw new ClusterError(`cannot read the chat from Redis (${(error as Error).message}); is ${CHANGES_KEY} a Parley stream?`);
     }
     chat.#follower.start();

@@ -69,3 +69,14 @@ test('a node given its cluster and name only through the environment joins, and 
 test('a node started with a --cluster that is not a URL exits with the sentence before it listens', async () => {
   await assert.rejects(startServer({ args: ['--cluster', 'localhost:6379'] }), /exited with 2[\s\S]*--cluster must be a redis:\/\/ or rediss:\/\/ URL, not "localhost:6379"/);
 });
+
+test('a node started with another --capacity than its cluster exits with code 2 and the sentence, so systemd does not retry it', async (t) => {
+  const redis = await startRedis();
+  t.after(() => redis.stop());
+  const first = await startServer({ args: ['--cluster', redis.url, '--workers', '0', '--capacity', '4096'] });
+  t.after(() => first.stop());
+  await assert.rejects(
+    startServer({ args: ['--cluster', redis.url, '--workers', '0', '--capacity', '8192'] }),
+    /exited with 2[\s\S]*this node runs with --capacity 8192, but the cluster keeps 4096 changes; start every node with --capacity 4096/,
+  );
+});
