@@ -160,11 +160,11 @@ export class RedisLink {
     return new ApiError('UNAVAILABLE', sentence, { retryAfter: RETRY_AFTER_SECONDS });
   }
 
-  /** Closes all three, waiting for commands already sent. */
+  /** Closes all three, waiting for commands already sent, at most one command budget. */
   async close(): Promise<void> {
     // The follower may sit in XREAD BLOCK; waiting for that answer would only delay the exit.
     if (this.follower.isOpen) this.follower.destroy();
-    await Promise.all([this.commands.isOpen && this.commands.close(), this.logouts.isOpen && this.logouts.close()]);
+    await Promise.all([this.#closeGently(this.commands), this.#closeGently(this.logouts)]);
   }
 
   destroy(): void {
@@ -182,6 +182,21 @@ export class RedisLink {
       if (this.#down.delete(role)) this.#options.onEvent('info', 'redis-reconnected', { connection: role });
     });
     return client;
+  }
+
+  /**
+   * node-redis's close() waits for every queued command's answer; on a connection that is down
+   * or silent none comes, and a stopping node would hang. Such a client is destroyed instead.
+   */
+  async #closeGently(client: CommandClient): Promise<void> {
+    if (!client.isOpen) return;
+    if (client.isReady && this.#stalled === null) {
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#options.commandTimeoutMs)));
+      await Promise.race([client.close(), gaveUp]);
+      clearTimeout(timer);
+    }
+    if (client.isOpen) client.destroy();
   }
 
   #stallUntil(answer: Promise<unknown>): void {

@@ -6,7 +6,7 @@ import { hashToken } from '../../server/chat/session-token.js';
 import { ApiError } from '../../server/errors.js';
 import { ClusterChat, ClusterError } from '../../server/cluster/cluster-chat.js';
 import type { LiveChange } from '../../server/chat/chat.js';
-import { startRedis, type RunningRedis } from '../helpers/redis.js';
+import { startRedis, startRelay, type RunningRedis } from '../helpers/redis.js';
 import { adminClient, eventually, openNode, untilCursor } from './support.js';
 
 async function redisFor(t: import('node:test').TestContext, options: Parameters<typeof startRedis>[0] = {}): Promise<RunningRedis> {
@@ -305,4 +305,31 @@ test('a node names itself in its events and in its Redis connections', async (t)
   const admin = await adminClient(t, redis);
   const names = (await admin.clientList()).map((client) => client.name).filter((name) => name.startsWith('parley-'));
   assert.deepEqual(names.sort(), ['parley-north-1-commands', 'parley-north-1-follower', 'parley-north-1-logouts']);
+});
+
+test('a node stops promptly while Redis is unreachable or hung', async (t) => {
+  for (const outage of ['killed', 'frozen'] as const) {
+    const redis = await redisFor(t);
+    const relay = await startRelay(redis);
+    t.after(() => relay.close());
+    const a = await openNode(t, relay, { nodeName: `a-${outage}`, commandTimeoutMs: 500 });
+    const session = await a.chat.login('alice');
+    if (outage === 'killed') {
+      await relay.close(); // every connection drops and the node keeps trying to reconnect
+      await eventually('all three connections are down', () => a.events.filter((e) => e === 'redis-unreachable').length === 3);
+    } else {
+      redis.freeze();
+      await assert.rejects(a.chat.lookup('x'.repeat(43)), isApiError('UNAVAILABLE'));
+      void a.chat.logout(session.token).catch(() => {}); // a command still waiting for its answer
+    }
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const closed = await Promise.race([
+      a.chat.close().then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 3000))),
+    ]);
+    clearTimeout(timer);
+    assert.ok(closed && performance.now() - started < 1500, `${outage}: ${closed ? `closed after ${Math.round(performance.now() - started)} ms` : 'still closing after 3 s'}`);
+    redis.thaw();
+  }
 });

@@ -118,3 +118,25 @@ test('while only the logout subscription is back, sessions this node confirmed k
   await a.chat.logout(session.token);
   assert.equal(await a.chat.lookup(session.token), undefined);
 });
+
+test('a write stored while the node’s stream reader was cut off is answered “stored”, and its resend returns the original', async (t) => {
+  const redis = await redisFor(t);
+  const relay = await startRelay(redis);
+  t.after(() => relay.close());
+  const a = await openNode(t, relay, { nodeName: 'a', commandTimeoutMs: BUDGET_MS });
+  await a.chat.send('alice', 'before', undefined);
+
+  // The reader's connection stays away; the command connection comes back and can write.
+  relay.refuseNamed(/-follower$/);
+  await eventually('the command connection is back', () =>
+    a.log.some((entry) => entry.event === 'redis-reconnected' && entry.fields.connection === 'commands'),
+  );
+  await assert.rejects(a.chat.send('alice', 'stored unseen', 'k-2'), isUnavailable(/that was stored, but/));
+
+  relay.refuseNamed(null);
+  await eventually('the node is healthy again', () => a.chat.isHealthy());
+  const resent = await a.chat.send('alice', 'stored unseen', 'k-2');
+  assert.equal(resent.duplicate, true);
+  assert.deepEqual(a.chat.changesAfter(0, 100).messages.map((m) => m.text), ['before', 'stored unseen']);
+  assert.deepEqual(a.chat.changesAfter(0, 100).messages[1], resent.message);
+});
