@@ -65,6 +65,8 @@ export class StreamFollower {
   #heldBeforeJoin: number;
   /** Highest seq ever announced, so a replay does not announce a change twice. */
   #announced: number;
+  /** The newest lost mark a rebuild was made for: a replay reads it again, and must not rebuild again. */
+  #rebuiltFor = 0;
   #waiters: Waiter[] = [];
   #needsJoin = false;
   #isFollowing = false;
@@ -228,7 +230,7 @@ export class StreamFollower {
       if (entry.kind === 'lost') {
         this.#gaps.noteLost(entry);
         this.#settleWaiters((w) => w.seq > entry.after && w.seq <= entry.upTo, 'lost');
-        if (entry.after < this.#heldBeforeJoin) {
+        if (entry.after < this.#heldBeforeJoin && entry.seq > this.#rebuiltFor) {
           lost = entry;
           break;
         }
@@ -262,6 +264,7 @@ export class StreamFollower {
       lostUpTo: mark.upTo,
       reason: 'Redis lost changes this node held; it now shows what Redis holds',
     });
+    this.#rebuiltFor = mark.seq;
     this.#ring = this.#options.newRing();
     this.#lastId = '0-0';
     this.#heldBeforeJoin = 0;

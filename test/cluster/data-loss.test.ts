@@ -57,6 +57,7 @@ test('Redis restarted empty and a late node writes first: ids are never reused a
   await redis.restart();
   // Node C is back once it has joined again: that is when it raises the seq above its head.
   await eventually('node C joined the emptied Redis', () => c.events.includes('redis-history-lost'));
+  await eventually('node C can write again', () => c.chat.isHealthy());
   const d = await openNode(t, redis, { nodeName: 'd' });
   const first = await d.chat.send('dave', 'd first', undefined);
   assert.ok(!old.includes(first.message.id), `D's first id ${first.message.id} is not one C handed out (${old})`);
