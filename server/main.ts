@@ -13,7 +13,7 @@ import { listen } from './ops/listen.js';
 import { openLogger, type Logger } from './ops/logger.js';
 import { Metrics } from './ops/metrics.js';
 import { describeStartupFailure } from './ops/startup-failure.js';
-import { ClusterChat } from './cluster/cluster-chat.js';
+import { ClusterChat, ClusterConfigError } from './cluster/cluster-chat.js';
 import { LocalChat } from './store/local-chat.js';
 import { createTcpEdge, type TcpEdge } from './tcp/tcp-server.js';
 
@@ -69,7 +69,8 @@ async function main(): Promise<void> {
       await Promise.race([Promise.resolve().then(step).catch(() => {}), delay(UNDO_STEP_DEADLINE_MS)]);
     }
     logger.close();
-    fail(describeStartupFailure(error, config.dataDir), 1);
+    // Exit code 2 (configuration) keeps systemd from restarting a node that would fail again.
+    fail(describeStartupFailure(error, config.dataDir), error instanceof ClusterConfigError ? 2 : 1);
   } finally {
     crashes.stop();
   }
@@ -178,6 +179,8 @@ async function openChat(config: Config, logger: Logger, metrics: Metrics | null)
   if (config.cluster !== null) {
     return ClusterChat.open({
       url: config.cluster,
+      // Named before the ports are bound: with --http-port 0 the default name says port 0.
+      nodeName: nodeName(config, { tcpPort: config.tcpPort, httpPort: config.httpPort, metricsPort: null }),
       capacity: config.capacity,
       arenaBytes: config.arenaBytes,
       rateLimit: config.rateLimit,

@@ -1,15 +1,23 @@
 // The node's connections to Redis, all node-redis clients (no protocol code of ours):
 //
 //   commands   writes (the Lua scripts), session reads and writes, health pings
-//   follower   XREAD BLOCK only: a blocked connection answers nothing else, so it gets its own
+//   follower   XREAD BLOCK and the join script: a blocked connection answers nothing else
 //   logouts    pub/sub only (a subscribed connection runs no other commands)
+//
+// Each is named `parley-<node>-<role>` in Redis (CLIENT LIST shows who is connected).
 //
 // Fail fast, never crash: `disableOfflineQueue` makes a command sent while Redis is unreachable
 // fail at once instead of waiting in memory for a reconnect (a chat write that lands minutes
 // later, after the user gave up, is worse than a clear 503), and run()'s deadline bounds a
-// command sent to a Redis that stopped answering. Reconnecting is node-redis's job: exponential
-// backoff from 50 ms to 2 s with jitter, forever. Every client has an 'error' listener: an
-// EventEmitter error without one would take the process down.
+// command sent to a Redis that stopped answering. Once one command has gone unanswered past its
+// deadline, the next ones fail at once until Redis answers again (it answers in order, so the
+// late reply to the first one is that sign): a request that checks a session and then writes
+// waits for a silent Redis once, not twice. The follower's socket has an idle deadline of its
+// read's BLOCK time plus a grace, so a half-open connection (Redis's host crashed, no RST) is
+// dropped and reconnected in seconds, not after TCP keepalive's minutes.
+// Reconnecting is node-redis's job: exponential backoff from 50 ms to 2 s with jitter,
+// forever. Every client has an 'error' listener: an EventEmitter error without one would take
+// the process down.
 import { createClient, ClientOfflineError, ClientClosedError, ErrorReply } from 'redis';
 import { ApiError } from '../errors.js';
 import { SCRIPTS } from './write-scripts.js';
@@ -19,6 +27,10 @@ export type EventListener = (level: 'info' | 'warn' | 'error', event: string, fi
 
 export interface LinkOptions {
   url: string;
+  /** This node's name, in the connections' names. */
+  nodeName: string;
+  /** How long the follower's XREAD blocks; its socket may stay silent that long plus a grace. */
+  followBlockMs: number;
   /** Longest a command may wait for its answer. */
   commandTimeoutMs: number;
   /** Unexpected failures (a script error, a reply Parley does not understand), with the error. */
@@ -29,17 +41,21 @@ export interface LinkOptions {
 const RETRY_FIRST_MS = 50;
 const RETRY_MAX_MS = 2000;
 const RETRY_JITTER_MS = 100;
+/** Silence beyond a blocked read's own time after which the follower's connection is dead. */
+const READ_GRACE_MS = 3000;
 /** Seconds a client refused with UNAVAILABLE is asked to wait. */
 export const RETRY_AFTER_SECONDS = 2;
 
 function newClient(options: LinkOptions, role: string) {
+  const isFollower = role === 'follower';
   return createClient({
     url: options.url,
-    name: `parley-${role}`,
+    name: `parley-${options.nodeName.replace(/[^\w.:-]/g, '_')}-${role}`,
     disableOfflineQueue: true,
-    commandOptions: role === 'follower' ? {} : { timeout: options.commandTimeoutMs },
+    commandOptions: isFollower ? {} : { timeout: options.commandTimeoutMs },
     socket: {
       connectTimeout: Math.max(1000, options.commandTimeoutMs),
+      ...(isFollower ? { socketTimeout: options.followBlockMs + READ_GRACE_MS } : {}),
       reconnectStrategy: (retries: number) =>
         Math.min(RETRY_FIRST_MS * 2 ** Math.min(retries, 16), RETRY_MAX_MS) + Math.floor(Math.random() * RETRY_JITTER_MS),
     },
@@ -57,6 +73,8 @@ export class RedisLink {
   /** Roles currently cut off from Redis, so an outage is logged once, not per retry. */
   readonly #down = new Set<string>();
   #lastError: unknown;
+  /** Settles when Redis answers the command that went unanswered past its deadline. */
+  #stalled: Promise<void> | null = null;
 
   constructor(options: LinkOptions) {
     this.#options = options;
@@ -96,21 +114,31 @@ export class RedisLink {
 
   /**
    * Runs a command; an unreachable, failing or silent Redis becomes UNAVAILABLE with a sentence.
-   * (node-redis's own `timeout` covers only the wait before a command is sent; once sent, only
-   * this deadline bounds the wait. A late answer is still matched to its command and dropped.)
+   * `timeoutMs` is what is left of the request's budget. (node-redis's own `timeout` covers only
+   * the wait before a command is sent; once sent, only this deadline bounds the wait.)
    */
-  async run<T>(what: string, command: (client: CommandClient) => Promise<T>): Promise<T> {
+  async run<T>(what: string, command: (client: CommandClient) => Promise<T>, timeoutMs = this.#options.commandTimeoutMs): Promise<T> {
+    if (this.#stalled !== null || timeoutMs <= 0) throw this.unavailable(what, new NoAnswerError(false));
+    const answer = command(this.commands);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new NoAnswerError()), this.#options.commandTimeoutMs);
+      // One more turn of the event loop first: a reply that arrived while this process was busy
+      // is read in the poll phase, which runs after timers, and must win over the deadline.
+      timer = setTimeout(() => setImmediate(() => reject(new NoAnswerError(true))), timeoutMs);
     });
     try {
-      return await Promise.race([command(this.commands), deadline]);
+      return await Promise.race([answer, deadline]);
     } catch (error) {
+      if (error instanceof NoAnswerError) this.#stallUntil(answer);
       throw this.unavailable(what, error);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** True while a command has gone unanswered past its deadline (commands fail at once). */
+  get isStalled(): boolean {
+    return this.#stalled !== null;
   }
 
   unavailable(what: string, error: unknown): ApiError {
@@ -121,8 +149,8 @@ export class RedisLink {
       this.#options.onError('redis-command-failed', error);
       sentence = `the chat store (Redis) refused to ${what}; the error was logged, please try again later`;
     } else if (error instanceof NoAnswerError) {
-      this.#options.onEvent('warn', 'redis-no-answer', { what, afterMs: this.#options.commandTimeoutMs });
-      sentence = `the chat store (Redis) did not answer in time, so the server could not ${what}; try again in a few seconds (a resend with the same clientId is never a duplicate)`;
+      if (error.isFirst) this.#options.onEvent('warn', 'redis-no-answer', { what });
+      sentence = `the chat store (Redis) did not answer in time, so the server could not ${what}; try again in a few seconds`;
     } else if (error instanceof ClientOfflineError || error instanceof ClientClosedError) {
       sentence = `the chat store (Redis) is unreachable, so the server cannot ${what} right now; try again in a few seconds`;
     } else {
@@ -132,11 +160,11 @@ export class RedisLink {
     return new ApiError('UNAVAILABLE', sentence, { retryAfter: RETRY_AFTER_SECONDS });
   }
 
-  /** Closes all three, waiting for commands already sent. */
+  /** Closes all three, waiting for commands already sent, at most one command budget. */
   async close(): Promise<void> {
     // The follower may sit in XREAD BLOCK; waiting for that answer would only delay the exit.
     if (this.follower.isOpen) this.follower.destroy();
-    await Promise.all([this.commands.isOpen && this.commands.close(), this.logouts.isOpen && this.logouts.close()]);
+    await Promise.all([this.#closeGently(this.commands), this.#closeGently(this.logouts)]);
   }
 
   destroy(): void {
@@ -155,9 +183,42 @@ export class RedisLink {
     });
     return client;
   }
+
+  /**
+   * node-redis's close() waits for every queued command's answer; on a connection that is down
+   * or silent none comes, and a stopping node would hang. Such a client is destroyed instead.
+   */
+  async #closeGently(client: CommandClient): Promise<void> {
+    if (!client.isOpen) return;
+    if (client.isReady && this.#stalled === null) {
+      let timer: NodeJS.Timeout | undefined;
+      const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#options.commandTimeoutMs)));
+      await Promise.race([client.close(), gaveUp]);
+      clearTimeout(timer);
+    }
+    if (client.isOpen) client.destroy();
+  }
+
+  #stallUntil(answer: Promise<unknown>): void {
+    const stalled: Promise<void> = answer.then(
+      () => {},
+      () => {},
+    ).finally(() => {
+      if (this.#stalled === stalled) this.#stalled = null;
+    });
+    this.#stalled = stalled;
+  }
 }
 
-class NoAnswerError extends Error {}
+class NoAnswerError extends Error {
+  /** False when the command was not even sent, because an earlier one is still unanswered. */
+  readonly isFirst: boolean;
+
+  constructor(isFirst: boolean) {
+    super('no answer from Redis');
+    this.isFirst = isFirst;
+  }
+}
 
 /** The URL without its password, for messages and logs. */
 export function redact(url: string): string {

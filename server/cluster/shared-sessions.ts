@@ -10,7 +10,10 @@
 // While it is not, a node falls back to the sessions it confirmed itself (`#known`), so people
 // already logged in can keep reading what the node holds. That copy must not outlive a logout:
 // every logout is published on `parley:logouts` and each node drops the session when it hears
-// it; and when this node's subscription was cut (it may have missed some), it forgets every copy.
+// it; and when this node's subscription was cut (it may have missed some), it forgets every copy
+// once both the subscription and the command connection are back. Not before: a lookup between
+// the two would find neither Redis nor a copy, and a reader would get a 503 in the middle of a
+// recovery instead of the answer the copy gave during the outage itself.
 import { hashToken, newToken } from '../chat/session-token.js';
 import type { Session } from '../chat/chat.js';
 import type { RedisLink } from './redis-link.js';
@@ -42,14 +45,17 @@ export class SharedSessions {
     const sessions = new SharedSessions(link);
     // This node hears its own logouts here too, so every node ends its connections the same way.
     await link.logouts.subscribe(LOGOUT_CHANNEL, (hash) => sessions.#ended(hash));
-    let wasCut = false;
-    link.logouts.on('error', () => (wasCut = true));
     // node-redis subscribes again by itself after a reconnect; logouts published in between
     // were missed, so nothing remembered from before can be trusted.
-    link.logouts.on('ready', () => {
-      if (wasCut) sessions.#known.clear();
+    let wasCut = false;
+    const forgetWhenBack = () => {
+      if (!wasCut || !link.logouts.isReady || !link.commands.isReady) return;
       wasCut = false;
-    });
+      sessions.#known.clear();
+    };
+    link.logouts.on('error', () => (wasCut = true));
+    link.logouts.on('ready', forgetWhenBack);
+    link.commands.on('ready', forgetWhenBack);
     return sessions;
   }
 

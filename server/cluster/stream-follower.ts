@@ -4,61 +4,103 @@
 //
 // One loop does all of it: on start the entries are there and XREAD answers at once (a late node
 // replays whatever the stream still holds, at most about `capacity` entries); when Redis goes
-// away the read fails, the loop waits for node-redis to reconnect and reads on from the same
-// entry ID, so the node catches up by itself without any bookkeeping of what it missed.
+// away the read fails, the loop waits for node-redis to reconnect, joins again (membership.ts)
+// and reads on from the same entry ID, so the node catches up by itself.
 //
 // Seqs can skip: a deleted message's entry is removed from the stream (write-scripts.ts), and
-// the ring allows gaps (restore() takes any seq above its head).
+// the ring allows gaps (restore() takes any seq above its head). Two gaps are not deletions:
+// - A lost mark (Redis lost changes some node had applied). If this node applied entries above
+//   the mark's `after` before its current connection, they may be what Redis lost, or ids that
+//   now mean other messages: the ring is replaced by a new one replayed from the stream, so
+//   every node shows exactly what Redis holds. Changes are announced once: a replay announces
+//   only seqs above what was announced before.
+// - A stream that starts past the entry after this node's position (Redis trimmed what the
+//   node had not read, because it was away too long): recorded in the gaps, so clients behind
+//   that point are told to reload instead of silently missing messages.
 import { once } from 'node:events';
 import type { Change, RingBuffer } from '../ring-buffer.js';
+import type { HistoryGaps } from './history-gaps.js';
 import type { CommandClient, EventListener } from './redis-link.js';
-import { CHANGES_KEY, entryId, parseEntry, SEQ_KEY, seqOf } from './stream-entry.js';
+import { CHANGES_KEY, entryId, parseEntry, seqOf, type LostMark } from './stream-entry.js';
 
 /** Most entries applied per read: bounds one event-loop turn during a long replay. */
 const BATCH = 1000;
-/** How long one XREAD waits for news before asking again (and noticing a stop). */
-const BLOCK_MS = 5000;
 /** Pause after a read fails on a connection that is up (a reply error), so it cannot spin. */
 const RETRY_MS = 1000;
 
+/** How a wait for one's own write ended. */
+export type CopyOutcome = 'applied' | 'late' | 'lost';
+
 interface Waiter {
   seq: number;
-  resolve: (applied: boolean) => void;
+  resolve: (outcome: CopyOutcome) => void;
   timer: NodeJS.Timeout;
 }
+
+type Entry = { id: string; fields: Record<string, unknown> };
 
 export interface FollowerOptions {
   ring: RingBuffer;
   client: CommandClient;
-  /** Called after each batch is published, with its changes in order. */
+  gaps: HistoryGaps;
+  /** How long one XREAD waits for news before asking again (and noticing a stop). */
+  blockMs: number;
+  /** Joins the cluster on `client` (membership.ts), with the highest seq this node knows of. */
+  join: (client: CommandClient, head: number) => Promise<number>;
+  /** A new, empty ring for a rebuild. */
+  newRing: () => RingBuffer;
+  /** Called after each batch is published, with the changes not announced before, in order. */
   onChanges: (changes: Change[]) => void;
   onError: (event: string, error: unknown) => void;
   onEvent: EventListener;
 }
 
 export class StreamFollower {
-  readonly #ring: RingBuffer;
   readonly #client: CommandClient;
-  readonly #onChanges: FollowerOptions['onChanges'];
-  readonly #onError: FollowerOptions['onError'];
-  readonly #onEvent: EventListener;
+  readonly #gaps: HistoryGaps;
+  readonly #options: FollowerOptions;
+  #ring: RingBuffer;
   #lastId: string;
+  /** Highest seq applied before the current connection: those may be from a Redis that is gone. */
+  #heldBeforeJoin: number;
+  /** Highest seq ever announced, so a replay does not announce a change twice. */
+  #announced: number;
+  /** The newest lost mark a rebuild was made for: a replay reads it again, and must not rebuild again. */
+  #rebuiltFor = 0;
   #waiters: Waiter[] = [];
+  #needsJoin = false;
+  #isFollowing = false;
   #isStopped = false;
   #loop: Promise<void> | null = null;
   #wake: (() => void) | null = null;
 
   constructor(options: FollowerOptions) {
-    this.#ring = options.ring;
+    this.#options = options;
     this.#client = options.client;
-    this.#onChanges = options.onChanges;
-    this.#onError = options.onError;
-    this.#onEvent = options.onEvent;
+    this.#gaps = options.gaps;
+    this.#ring = options.ring;
     this.#lastId = options.ring.head === 0 ? '0-0' : entryId(options.ring.head);
+    this.#heldBeforeJoin = options.ring.head;
+    this.#announced = options.ring.published;
+    this.#client.on('error', () => {
+      this.#needsJoin = true;
+      this.#isFollowing = false;
+    });
   }
 
-  /** Applies everything the stream holds now; resolves when the ring is level with it. */
+  /** The ring readers use; replaced after a rebuild. */
+  get ring(): RingBuffer {
+    return this.#ring;
+  }
+
+  /** True while reading the stream live with nothing left unread that the node knew of. */
+  get isFollowing(): boolean {
+    return this.#isFollowing && this.#client.isReady;
+  }
+
+  /** Joins, then applies everything the stream holds now; resolves when the ring is level with it. */
   async catchUp(): Promise<void> {
+    await this.#join();
     while (await this.#readOnce(undefined)) {
       // keep reading while full batches come back
     }
@@ -69,19 +111,25 @@ export class StreamFollower {
     this.#loop ??= this.#follow();
   }
 
+  /** Joins again before the next read (a write found Redis in another epoch). */
+  rejoin(): void {
+    this.#needsJoin = true;
+  }
+
   /**
-   * Resolves true once the ring has published `seq`, or false after `timeoutMs` (the write is
-   * stored in Redis either way; only this node's copy is late).
+   * Resolves 'applied' once the ring has published `seq`, 'lost' when a lost mark says Redis
+   * lost it, or 'late' after `timeoutMs` (the write is stored in Redis; only this node's copy
+   * is late).
    */
-  waitFor(seq: number, timeoutMs: number): Promise<boolean> {
-    if (seq <= this.#ring.published) return Promise.resolve(true);
+  waitFor(seq: number, timeoutMs: number): Promise<CopyOutcome> {
+    if (seq <= this.#ring.published) return Promise.resolve('applied');
     return new Promise((resolve) => {
       const waiter: Waiter = {
         seq,
         resolve,
         timer: setTimeout(() => {
           this.#waiters = this.#waiters.filter((w) => w !== waiter);
-          resolve(false);
+          resolve('late');
         }, timeoutMs),
       };
       this.#waiters.push(waiter);
@@ -94,12 +142,9 @@ export class StreamFollower {
    */
   stop(): void {
     this.#isStopped = true;
+    this.#isFollowing = false;
     this.#wake?.();
-    for (const waiter of this.#waiters) {
-      clearTimeout(waiter.timer);
-      waiter.resolve(false);
-    }
-    this.#waiters = [];
+    this.#settleWaiters(() => true, 'late');
   }
 
   get stopped(): Promise<void> {
@@ -109,85 +154,135 @@ export class StreamFollower {
   async #follow(): Promise<void> {
     while (!this.#isStopped) {
       try {
-        await this.#readOnce(BLOCK_MS);
+        if (this.#needsJoin) await this.#join();
+        await this.#readOnce(this.#options.blockMs);
       } catch (error) {
+        this.#isFollowing = false;
         if (this.#isStopped) return;
         if (this.#client.isReady) {
-          this.#onError('stream-read-failed', error);
+          this.#options.onError('stream-read-failed', error);
           await this.#pause(RETRY_MS);
         } else {
+          this.#needsJoin = true;
           await this.#untilReady();
-          await this.#checkHistory();
         }
       }
     }
   }
 
-  /** One XREAD; true when a full batch came back (more may be waiting). */
+  async #join(): Promise<void> {
+    this.#needsJoin = false;
+    try {
+      const seq = await this.#options.join(this.#client, Math.max(this.#ring.head, this.#gaps.knownHead));
+      this.#gaps.noteSeq(seq);
+    } catch (error) {
+      this.#needsJoin = true;
+      throw error;
+    }
+    this.#heldBeforeJoin = this.#ring.head;
+  }
+
+  /** One XREAD; true when more may be waiting (a full batch came back, or a rebuild began). */
   async #readOnce(blockMs: number | undefined): Promise<boolean> {
-    const reply = await this.#client.xRead({ key: CHANGES_KEY, id: this.#lastId }, blockMs === undefined ? { COUNT: BATCH } : { COUNT: BATCH, BLOCK: blockMs });
+    const from = this.#lastId;
+    const reply = await this.#client.xRead({ key: CHANGES_KEY, id: from }, blockMs === undefined ? { COUNT: BATCH } : { COUNT: BATCH, BLOCK: blockMs });
     if (this.#isStopped) return false;
     const entries = entriesOf(reply);
-    this.#apply(entries);
-    return entries.length === BATCH;
+    if (entries.length > 0 && seqOf(entries[0]!.id) > seqRead(from) + 1) await this.#checkTrimmed(seqRead(from));
+    if (this.#isStopped) return false;
+    const isRebuilding = this.#apply(entries);
+    this.#isFollowing = !isRebuilding && entries.length < BATCH;
+    return isRebuilding || entries.length === BATCH;
   }
 
-  #apply(entries: Array<{ id: string; fields: Record<string, unknown> }>): void {
+  /**
+   * The first entry read skipped seqs: deletions, or Redis trimmed entries this node never read.
+   * Only the stream's first entry tells: if it is past the skipped seqs, all of them are gone.
+   * (A stream that begins with a lost mark was emptied, not trimmed: the mark says what is gone.)
+   */
+  async #checkTrimmed(read: number): Promise<void> {
+    const [first] = await this.#client.xRange(CHANGES_KEY, '-', '+', { COUNT: 1 });
+    const firstSeq = first === undefined ? 0 : seqOf(first.id);
+    if (!(firstSeq > read + 1) || parseEntry(first!.id, first!.message)?.kind === 'lost') return;
+    this.#gaps.noteTrimmed(firstSeq);
+    if (read > 0) {
+      this.#options.onEvent('warn', 'stream-trimmed-past-node', {
+        readUpTo: read,
+        firstKept: firstSeq,
+        advice: 'this node was away while more changes than --capacity were written; clients behind it are told to reload',
+      });
+    }
+  }
+
+  /** Applies a batch; true when a lost mark made the node start a rebuild instead. */
+  #apply(entries: Entry[]): boolean {
     const applied: Change[] = [];
+    let lost: LostMark | undefined;
     for (const { id, fields } of entries) {
       this.#lastId = id;
-      if (seqOf(id) <= this.#ring.head) continue;
-      const change = parseEntry(id, fields);
-      if (change === undefined) {
-        this.#onEvent('warn', 'stream-entry-skipped', { id, reason: `not a Parley change in ${CHANGES_KEY}` });
+      const seq = seqOf(id);
+      if (!Number.isNaN(seq)) this.#gaps.noteSeq(seq);
+      const entry = parseEntry(id, fields);
+      if (entry === undefined) {
+        this.#options.onEvent('warn', 'stream-entry-skipped', { id, reason: `not a Parley change in ${CHANGES_KEY}` });
         continue;
       }
+      if (entry.kind === 'lost') {
+        this.#gaps.noteLost(entry);
+        this.#settleWaiters((w) => w.seq > entry.after && w.seq <= entry.upTo, 'lost');
+        if (entry.after < this.#heldBeforeJoin && entry.seq > this.#rebuiltFor) {
+          lost = entry;
+          break;
+        }
+        continue;
+      }
+      if (seq <= this.#ring.head) continue;
       try {
-        this.#ring.restore(change);
-        applied.push(change);
+        this.#ring.restore(entry);
+        if (seq > this.#announced) applied.push(entry);
       } catch (error) {
-        this.#onEvent('warn', 'stream-entry-skipped', { id, reason: (error as Error).message });
+        this.#options.onEvent('warn', 'stream-entry-skipped', { id, reason: (error as Error).message });
       }
     }
-    if (applied.length === 0) return;
-    this.#ring.publish(this.#ring.head);
-    this.#onChanges(applied);
-    this.#resolveWaiters();
+    if (lost !== undefined) {
+      this.#rebuild(lost);
+      return true;
+    }
+    if (this.#ring.head > this.#ring.published) this.#ring.publish(this.#ring.head);
+    if (applied.length > 0) {
+      this.#announced = applied[applied.length - 1]!.seq;
+      this.#options.onChanges(applied);
+    }
+    this.#settleWaiters((w) => w.seq <= this.#ring.published, 'applied');
+    return false;
   }
 
-  #resolveWaiters(): void {
-    const published = this.#ring.published;
-    if (!this.#waiters.some((w) => w.seq <= published)) return;
+  /** Starts over with an empty ring, replayed from the stream's first entry by the next reads. */
+  #rebuild(mark: LostMark): void {
+    this.#options.onEvent('warn', 'ring-rebuilt', {
+      lostAfter: mark.after,
+      lostUpTo: mark.upTo,
+      reason: 'Redis lost changes this node held; it now shows what Redis holds',
+    });
+    this.#rebuiltFor = mark.seq;
+    this.#ring = this.#options.newRing();
+    this.#lastId = '0-0';
+    this.#heldBeforeJoin = 0;
+    this.#isFollowing = false;
+  }
+
+  #settleWaiters(matches: (waiter: Waiter) => boolean, outcome: CopyOutcome): void {
+    if (!this.#waiters.some(matches)) return;
     const still: Waiter[] = [];
     for (const waiter of this.#waiters) {
-      if (waiter.seq <= published) {
+      if (matches(waiter)) {
         clearTimeout(waiter.timer);
-        waiter.resolve(true);
+        waiter.resolve(outcome);
       } else {
         still.push(waiter);
       }
     }
     this.#waiters = still;
-  }
-
-  /**
-   * After an outage: a Redis that came back with fewer changes than this node applied lost
-   * acknowledged messages (no AOF, or `appendfsync everysec` and a crash). Nothing here can
-   * restore them; an operator must know (docs/deploy.md).
-   */
-  async #checkHistory(): Promise<void> {
-    try {
-      const seq = Number((await this.#client.get(SEQ_KEY)) ?? 0);
-      if (seq < this.#ring.head) {
-        this.#onEvent('error', 'redis-history-lost', {
-          redisSeq: seq,
-          appliedSeq: this.#ring.head,
-          advice: 'Redis lost acknowledged changes (no AOF, or appendfsync everysec and a crash); see docs/deploy.md',
-        });
-      }
-    } catch {
-      // Down again: the next read fails and the loop comes back here.
-    }
   }
 
   #untilReady(): Promise<void> {
@@ -211,13 +306,18 @@ export class StreamFollower {
   }
 }
 
+/** The seq of the entry ID a read starts after ('0-0': none). */
+function seqRead(id: string): number {
+  return id === '0-0' ? 0 : seqOf(id);
+}
+
 /** The entries of an XREAD reply on one stream ([{ name, messages: [{ id, message }] }] or null). */
-function entriesOf(reply: unknown): Array<{ id: string; fields: Record<string, unknown> }> {
+function entriesOf(reply: unknown): Entry[] {
   if (!Array.isArray(reply) || reply.length === 0) return [];
   const stream: unknown = reply[0];
   const messages = (stream as { messages?: unknown })?.messages;
   if (!Array.isArray(messages)) return [];
-  const entries: Array<{ id: string; fields: Record<string, unknown> }> = [];
+  const entries: Entry[] = [];
   for (const entry of messages as Array<{ id?: unknown; message?: unknown }>) {
     if (typeof entry?.id === 'string' && typeof entry.message === 'object' && entry.message !== null) {
       entries.push({ id: entry.id, fields: entry.message as Record<string, unknown> });

@@ -2,11 +2,12 @@
 // as separate Parley processes would (each has its own connections, ring and sessions copy).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { hashToken } from '../../server/chat/session-token.js';
 import { ApiError } from '../../server/errors.js';
 import { ClusterChat, ClusterError } from '../../server/cluster/cluster-chat.js';
 import type { LiveChange } from '../../server/chat/chat.js';
-import { startRedis, type RunningRedis } from '../helpers/redis.js';
-import { eventually, openNode, untilCursor } from './support.js';
+import { startRedis, startRelay, type RunningRedis } from '../helpers/redis.js';
+import { adminClient, eventually, openNode, untilCursor } from './support.js';
 
 async function redisFor(t: import('node:test').TestContext, options: Parameters<typeof startRedis>[0] = {}): Promise<RunningRedis> {
   const redis = await startRedis(options);
@@ -230,18 +231,6 @@ test('a logout while Redis is up also ends the copy another node keeps for outag
   await assert.rejects(b.chat.lookup(session.token), isApiError('UNAVAILABLE'));
 });
 
-test('a Redis that lost its data goes on numbering above what the nodes have seen', async (t) => {
-  const redis = await redisFor(t, { appendfsync: 'off' });
-  const a = await openNode(t, redis);
-  for (let i = 0; i < 3; i++) await a.chat.send('alice', `before ${i}`, undefined);
-  await redis.restart(); // no AOF: Redis comes back empty
-  await eventually('the loss was reported', () => a.events.includes('redis-history-lost'));
-  await eventually('the node is healthy again', () => a.chat.isHealthy());
-  const { message } = await a.chat.send('alice', 'after', undefined);
-  assert.equal(message.id, 4, 'ids never go backwards');
-  assert.deepEqual(a.chat.changesAfter(0, 10).messages.map((m) => m.text), ['before 0', 'before 1', 'before 2', 'after']);
-});
-
 test('a node refuses to start when Redis cannot be reached, with a sentence naming it', async (t) => {
   const redis = await redisFor(t);
   const url = redis.url;
@@ -272,4 +261,75 @@ test('a stream that is not Parley’s stops the start with a sentence', async (t
     ClusterChat.open({ url: redis.url, capacity: 64, arenaBytes: 1 << 20, rateLimit: 0 }),
     (error: unknown) => error instanceof ClusterError && /is parley:changes a Parley stream\?/.test(error.message),
   );
+});
+
+test('a logout on one node ends the session on every node, so each can end the connections opened with it', async (t) => {
+  const redis = await redisFor(t);
+  const a = await openNode(t, redis, { nodeName: 'a' });
+  const b = await openNode(t, redis, { nodeName: 'b' });
+  const ended = { a: [] as string[], b: [] as string[] };
+  a.chat.onSessionEnded((hash) => ended.a.push(hash));
+  const stopListening = b.chat.onSessionEnded((hash) => ended.b.push(hash));
+  const session = await b.chat.login('alice');
+  const other = await b.chat.login('bob');
+
+  await a.chat.logout(session.token);
+  await eventually('node B heard the logout', () => ended.b.length > 0);
+  assert.deepEqual(ended.b, [hashToken(session.token)], 'B, where the session was made, ends it; bob’s goes on');
+  assert.ok(ended.a.includes(hashToken(session.token)), 'the node that logged out ends it too');
+  assert.ok(await b.chat.lookup(other.token));
+
+  stopListening();
+  await a.chat.logout(other.token);
+  await eventually('node A heard its own logout', () => ended.a.includes(hashToken(other.token)));
+  assert.deepEqual(ended.b, [hashToken(session.token)]);
+});
+
+test('a node started with another --capacity than the cluster’s is refused with a sentence', async (t) => {
+  const redis = await redisFor(t);
+  await openNode(t, redis, { capacity: 1024 });
+  await assert.rejects(
+    ClusterChat.open({ url: redis.url, capacity: 2048, arenaBytes: 1 << 20, rateLimit: 0 }),
+    (error: unknown) => {
+      assert.ok(error instanceof ClusterError);
+      assert.match(error.message, /runs with --capacity 2048, but the cluster keeps 1024 changes; start every node with --capacity 1024/);
+      return true;
+    },
+  );
+});
+
+test('a node names itself in its events and in its Redis connections', async (t) => {
+  const redis = await redisFor(t);
+  const a = await openNode(t, redis, { nodeName: 'north-1' });
+  assert.equal(a.log.find((entry) => entry.event === 'cluster-joined')?.fields.node, 'north-1');
+  const admin = await adminClient(t, redis);
+  const names = (await admin.clientList()).map((client) => client.name).filter((name) => name.startsWith('parley-'));
+  assert.deepEqual(names.sort(), ['parley-north-1-commands', 'parley-north-1-follower', 'parley-north-1-logouts']);
+});
+
+test('a node stops promptly while Redis is unreachable or hung', async (t) => {
+  for (const outage of ['killed', 'frozen'] as const) {
+    const redis = await redisFor(t);
+    const relay = await startRelay(redis);
+    t.after(() => relay.close());
+    const a = await openNode(t, relay, { nodeName: `a-${outage}`, commandTimeoutMs: 500 });
+    const session = await a.chat.login('alice');
+    if (outage === 'killed') {
+      await relay.close(); // every connection drops and the node keeps trying to reconnect
+      await eventually('all three connections are down', () => a.events.filter((e) => e === 'redis-unreachable').length === 3);
+    } else {
+      redis.freeze();
+      await assert.rejects(a.chat.lookup('x'.repeat(43)), isApiError('UNAVAILABLE'));
+      void a.chat.logout(session.token).catch(() => {}); // a command still waiting for its answer
+    }
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const closed = await Promise.race([
+      a.chat.close().then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), 3000))),
+    ]);
+    clearTimeout(timer);
+    assert.ok(closed && performance.now() - started < 1500, `${outage}: ${closed ? `closed after ${Math.round(performance.now() - started)} ms` : 'still closing after 3 s'}`);
+    redis.thaw();
+  }
 });

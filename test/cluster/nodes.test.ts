@@ -3,10 +3,11 @@
 // starts late.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { hashToken } from '../../server/chat/session-token.js';
 import { startRedis, type RunningRedis } from '../helpers/redis.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { RawClient, type Frame } from '../helpers/tcp-client.js';
-import { WebClient } from './support.js';
+import { adminClient, eventually, WebClient } from './support.js';
 
 let redis: RunningRedis;
 let a: RunningServer;
@@ -150,4 +151,47 @@ test('a node started after the messages were sent catches up from the stream', a
   assert.equal(fromLate.status, 200);
   assert.deepEqual(fromLate.body, fromA.body);
   assert.equal((await onLate.json('GET', '/api/health')).status, 200);
+});
+
+test('an SSE stream that reconnects to the other node with Last-Event-ID goes on with no gap or duplicate', async (t) => {
+  const web = await WebClient.login(a.baseUrl, 'streamer');
+  const writer = web.on(b.baseUrl);
+  const first = await web.events(t);
+  const sent: number[] = [];
+  for (let i = 0; i < 3; i++) sent.push((await writer.json('POST', '/api/messages', { text: `before the switch ${i}` })).body.id);
+  const seen = await first.next((e) => e.event === 'message' && e.data.id === sent[2]);
+  first.close();
+
+  // Sent while no stream is open: the reconnected stream must deliver them.
+  for (let i = 0; i < 2; i++) sent.push((await writer.json('POST', '/api/messages', { text: `between ${i}` })).body.id);
+  // The way a browser's EventSource reconnects: the same URL, plus the last id it saw.
+  const second = await web.on(b.baseUrl).events(t, undefined, seen.id);
+  for (let i = 0; i < 2; i++) sent.push((await web.json('POST', '/api/messages', { text: `after the switch ${i}` })).body.id);
+  await second.next((e) => e.event === 'message' && e.data.id === sent.at(-1));
+
+  const ids = (events: typeof first.events) => events.filter((e) => e.event === 'message').map((e) => e.data.id as number);
+  const beforeSwitch = ids(first.events).filter((id) => id <= Number(seen.id));
+  assert.deepEqual(beforeSwitch.slice(-3).concat(ids(second.events)), sent);
+  assert.equal(second.events.some((e) => e.event === 'reset'), false);
+});
+
+test('a session that expires in Redis is gone on every node', async (t) => {
+  const web = await WebClient.login(a.baseUrl, 'expiring');
+  const onB = web.on(b.baseUrl);
+  assert.equal((await onB.json('GET', '/api/login')).status, 200);
+
+  const admin = await adminClient(t, redis);
+  const keys = await admin.keys('parley:session:*');
+  const ttls = await Promise.all(keys.map((key) => admin.ttl(key)));
+  const thirtyDays = 30 * 24 * 60 * 60;
+  assert.ok(ttls.length > 0 && ttls.every((ttl) => ttl > thirtyDays - 60 && ttl <= thirtyDays), `every session expires in 30 days: ${ttls}`);
+
+  // Expire this one now, as 30 idle days would.
+  const token = decodeURIComponent(web.cookie.split('=')[1]!);
+  assert.equal(await admin.pExpire(`parley:session:${hashToken(token)}`, 1), 1);
+  await eventually('Redis dropped the session', async () => (await admin.exists(`parley:session:${hashToken(token)}`)) === 0);
+  for (const client of [web, onB]) {
+    const answer = await client.json('GET', '/api/messages');
+    assert.deepEqual([answer.status, answer.body.code], [401, 'NOT_LOGGED_IN']);
+  }
 });

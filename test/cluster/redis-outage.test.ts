@@ -121,3 +121,43 @@ test('Redis stopped mid-traffic: clear 503s and error frames, reads go on, nothi
   assert.deepEqual(acknowledged.filter((id) => !ids.has(id)), [], 'no acknowledged message lost');
   assert.deepEqual(await allMessages(web), stored, 'node A holds exactly what Redis holds');
 });
+
+test('Redis hung mid-request: a 503 within the 5 s budget over HTTP and TCP, and the refused messages never appear', async (t) => {
+  const redis = await startRedis({ appendfsync: 'always' });
+  t.after(() => redis.stop());
+  const [a, b] = await Promise.all([startServer({ args: clusterArgs(redis.url) }), startServer({ args: clusterArgs(redis.url) })]);
+  t.after(() => Promise.all([a.stop(), b.stop()]));
+  const web = await WebClient.login(a.baseUrl, 'webby');
+  const terminal = await RawClient.connect(b.tcpPort);
+  t.after(() => terminal.close());
+  await terminal.login('terminal');
+  assert.equal((await web.json('POST', '/api/messages', { text: 'before the hang' })).status, 201);
+
+  redis.freeze();
+  const timed = async <T>(work: Promise<T>) => {
+    const started = performance.now();
+    const result = await work;
+    return { result, ms: performance.now() - started };
+  };
+  // The web request checks its session in Redis first, then writes; the TCP connection is
+  // logged in, so its script reaches Redis and waits there, unread.
+  const [posted, framed] = await Promise.all([
+    timed(web.json('POST', '/api/messages', { text: 'web in the hang' })),
+    timed(terminal.request('send', { text: 'tcp in the hang' })),
+  ]);
+  redis.thaw();
+  assert.deepEqual([posted.result.status, posted.result.body.code], [503, 'UNAVAILABLE']);
+  assert.match(posted.result.body.error, /did not answer in time/);
+  assert.equal(framed.result.error.code, 'UNAVAILABLE');
+  for (const { ms } of [posted, framed]) assert.ok(ms < 6500, `answered after ${Math.round(ms)} ms, not after two 5 s waits`);
+
+  await eventually('node A takes writes again', async () => (await web.json('GET', '/api/health')).status === 200);
+  await eventually('node B takes writes again', async () => (await web.on(b.baseUrl).json('GET', '/api/health')).status === 200);
+  const after = await terminal.request('send', { text: 'after the hang' });
+  assert.equal(after.ok, true);
+  for (const node of [a, b]) {
+    await eventually('the node has the newest message', async () => (await allMessages(web.on(node.baseUrl))).last >= after.message.id);
+    const { messages } = await allMessages(web.on(node.baseUrl));
+    assert.deepEqual(messages.map((m) => (m as { text?: string }).text), ['before the hang', 'after the hang']);
+  }
+});

@@ -2,31 +2,51 @@
 // web client (cookie + fetch + a Server-Sent Events reader) and small waiting helpers that
 // resolve on events, so no test sleeps for a fixed time.
 import type { TestContext } from 'node:test';
+import { createClient } from 'redis';
 import type { LiveChange } from '../../server/chat/chat.js';
 import { ClusterChat, type ClusterChatOptions } from '../../server/cluster/cluster-chat.js';
-import type { RunningRedis } from '../helpers/redis.js';
 
 export interface Node {
   chat: ClusterChat;
   /** Names of the events and errors the node reported, in order (e.g. 'redis-unreachable'). */
   events: string[];
+  /** The same events with their fields. */
+  log: Array<{ event: string; fields: Record<string, unknown> }>;
 }
 
-/** A ClusterChat on `redis`, closed when the test ends. */
-export async function openNode(t: TestContext, redis: RunningRedis, options: Partial<ClusterChatOptions> = {}): Promise<Node> {
+/** A ClusterChat on `redis` (or a relay in front of it), closed when the test ends. */
+export async function openNode(t: TestContext, redis: { url: string }, options: Partial<ClusterChatOptions> = {}): Promise<Node> {
   const events: string[] = [];
+  const log: Node['log'] = [];
   const chat = await ClusterChat.open({
     url: redis.url,
     capacity: 1024,
     arenaBytes: 1024 * 1024,
     rateLimit: 0,
     commandTimeoutMs: 2000,
-    onError: (event) => events.push(event),
-    onEvent: (_level, event) => events.push(event),
+    onError: (event, error) => {
+      events.push(event);
+      log.push({ event, fields: { error } });
+    },
+    onEvent: (_level, event, fields) => {
+      events.push(event);
+      log.push({ event, fields });
+    },
     ...options,
   });
   t.after(() => chat.close());
-  return { chat, events };
+  return { chat, events, log };
+}
+
+/** The test's own Redis client, for looking at or changing what the nodes keep there. */
+export async function adminClient(t: TestContext, redis: { url: string }) {
+  const client = createClient({ url: redis.url });
+  client.on('error', () => {}); // Redis may be stopped before this client is
+  await client.connect();
+  t.after(() => {
+    if (client.isOpen) client.destroy();
+  });
+  return client;
 }
 
 /** Resolves once `chat` has published `cursor` (it may already have). */
@@ -100,10 +120,13 @@ export class WebClient {
     return { status: response.status, body: text === '' ? null : JSON.parse(text), headers: response.headers };
   }
 
-  /** Opens GET /api/events; closed when the test ends. */
-  async events(t: TestContext, last?: number): Promise<EventStream> {
+  /** Opens GET /api/events (from `last`, or Last-Event-ID as a reconnecting EventSource sends it); closed when the test ends. */
+  async events(t: TestContext, last?: number, lastEventId?: string): Promise<EventStream> {
     const controller = new AbortController();
-    const response = await this.call('GET', `/api/events${last === undefined ? '' : `?last=${last}`}`, undefined, controller.signal);
+    const response = await fetch(`${this.baseUrl}/api/events${last === undefined ? '' : `?last=${last}`}`, {
+      headers: { origin: this.baseUrl, cookie: this.cookie, ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }) },
+      signal: controller.signal,
+    });
     if (response.status !== 200) throw new Error(`events: ${response.status} ${await response.text()}`);
     const stream = new EventStream(response.body!, controller);
     t.after(() => stream.close());

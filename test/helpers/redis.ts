@@ -1,10 +1,15 @@
 // A private redis-server for a test: a free port on 127.0.0.1, a temporary folder, AOF on, no
 // RDB snapshots, and cleanup registered by the caller. Readiness is Redis's own log line, so
 // nothing sleeps. It can be killed and started again on the same port and folder, which is how
-// the fault tests take Redis away mid-traffic and bring it back. Never touches another Redis.
+// the fault tests take Redis away mid-traffic and bring it back, and frozen (SIGSTOP), which is
+// a hung Redis: connections stay open and nothing answers. Never touches another Redis.
+//
+// startRelay() puts a TCP relay between one node and Redis: the network in between, which a
+// test can cut (the node loses Redis while the others keep it) or make refuse one kind of
+// connection by the name node-redis gives it in its first bytes (CLIENT SETNAME).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -23,6 +28,10 @@ export interface RunningRedis {
   readonly isRunning: boolean;
   /** SIGKILL: a crash, nothing flushed beyond what appendfsync already wrote. */
   kill(): Promise<void>;
+  /** SIGSTOP: Redis hangs with every connection open; thaw() resumes it. */
+  freeze(): void;
+  /** SIGCONT after freeze(). */
+  thaw(): void;
   /** Starts again on the same port and folder (it replays its AOF). */
   restart(): Promise<void>;
   /** SIGTERM, wait for exit, remove the folder. */
@@ -89,12 +98,19 @@ export async function startRedis(options: RedisOptions = {}): Promise<RunningRed
       return child !== null;
     },
     kill: () => end('SIGKILL'),
+    freeze() {
+      (child as ChildProcess | null)?.kill('SIGSTOP');
+    },
+    thaw() {
+      (child as ChildProcess | null)?.kill('SIGCONT');
+    },
     async restart() {
       await end('SIGKILL');
       // The port was ours a moment ago; Redis binds with SO_REUSEADDR, so it is free again.
       if ((await launch()) !== 'ready') throw new Error(`redis-server could not bind port ${port} again`);
     },
     async stop() {
+      (child as ChildProcess | null)?.kill('SIGCONT'); // a frozen Redis would not act on SIGTERM
       await end('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
     },
@@ -110,4 +126,69 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+export interface RedisRelay {
+  /** redis://127.0.0.1:RELAY_PORT/0, for the node that should sit behind it. */
+  url: string;
+  /** Drops every connection and refuses new ones until restore(). */
+  cut(): void;
+  /** Lets connections through again. */
+  restore(): void;
+  /** Refuses connections whose client name matches (e.g. /-commands$/), or none for null. */
+  refuseNamed(pattern: RegExp | null): void;
+  close(): Promise<void>;
+}
+
+export async function startRelay(redis: RunningRedis): Promise<RedisRelay> {
+  const pairs = new Set<Socket>();
+  let isCut = false;
+  let refused: RegExp | null = null;
+  const server = createServer((downstream) => {
+    downstream.on('error', () => {});
+    if (isCut) {
+      downstream.destroy();
+      return;
+    }
+    // The first bytes name the connection (node-redis sends CLIENT SETNAME first).
+    downstream.once('data', (first: Buffer) => {
+      const name = /SETNAME\r\n\$\d+\r\n([^\r]*)/.exec(first.toString('latin1'))?.[1] ?? '';
+      if (isCut || (refused !== null && refused.test(name))) {
+        downstream.destroy();
+        return;
+      }
+      const upstream = connect(redis.port, '127.0.0.1');
+      upstream.on('error', () => downstream.destroy());
+      downstream.on('close', () => upstream.destroy());
+      upstream.on('close', () => downstream.destroy());
+      pairs.add(downstream);
+      downstream.on('close', () => pairs.delete(downstream));
+      upstream.write(first);
+      downstream.pipe(upstream);
+      upstream.pipe(downstream);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  const dropAll = () => {
+    for (const socket of pairs) socket.destroy();
+  };
+  return {
+    url: `redis://127.0.0.1:${port}/0`,
+    cut() {
+      isCut = true;
+      dropAll();
+    },
+    restore() {
+      isCut = false;
+    },
+    refuseNamed(pattern) {
+      refused = pattern;
+      if (pattern !== null) dropAll();
+    },
+    close() {
+      dropAll();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
 }

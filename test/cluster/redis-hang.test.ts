@@ -1,0 +1,142 @@
+// A Redis that stops answering without closing anything (SIGSTOP on the test's own
+// redis-server, the way a hung or overloaded Redis looks to a node), and connections that come
+// back one at a time (a relay refusing one kind of connection).
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { ApiError } from '../../server/errors.js';
+import { startRedis, startRelay, type RunningRedis } from '../helpers/redis.js';
+import { adminClient, eventually, openNode, untilCursor } from './support.js';
+
+async function redisFor(t: TestContext): Promise<RunningRedis> {
+  const redis = await startRedis();
+  t.after(() => redis.stop());
+  return redis;
+}
+
+const BUDGET_MS = 1000;
+
+function isUnavailable(message: RegExp) {
+  return (error: unknown) => {
+    assert.ok(error instanceof ApiError, `expected an ApiError, got ${String(error)}`);
+    assert.equal(error.code, 'UNAVAILABLE');
+    assert.match(error.message, message);
+    return true;
+  };
+}
+
+/** The texts of every entry Redis holds. */
+async function textsInRedis(t: TestContext, redis: RunningRedis): Promise<string[]> {
+  const admin = await adminClient(t, redis);
+  const entries = await admin.xRange('parley:changes', '-', '+');
+  return entries.map((entry) => String(entry.message.text ?? ''));
+}
+
+test('a write refused because Redis hung is never stored when Redis resumes, and its resend is stored once', async (t) => {
+  const redis = await redisFor(t);
+  const a = await openNode(t, redis, { nodeName: 'a', commandTimeoutMs: BUDGET_MS });
+  await a.chat.send('alice', 'before the hang', undefined);
+
+  redis.freeze();
+  // Both reach Redis, which holds them unread: without a deadline inside the script they would
+  // run on SIGCONT and store messages their senders were told were not stored.
+  const refused = await Promise.allSettled([a.chat.send('alice', 'sent into the hang', undefined), a.chat.send('alice', 'resent later', 'k-1')]);
+  for (const outcome of refused) {
+    assert.equal(outcome.status, 'rejected');
+    isUnavailable(/did not answer in time/)(outcome.reason);
+  }
+  redis.thaw();
+  await eventually('the node is healthy again', () => a.chat.isHealthy());
+
+  const resent = await a.chat.send('alice', 'resent later', 'k-1');
+  assert.equal(resent.duplicate, false, 'the first attempt was not stored');
+  const again = await a.chat.send('alice', 'resent later', 'k-1');
+  assert.deepEqual([again.duplicate, again.message], [true, resent.message]);
+
+  const late = await openNode(t, redis, { nodeName: 'late' });
+  await untilCursor(a.chat, resent.message.id);
+  for (const node of [a, late]) {
+    assert.deepEqual(node.chat.changesAfter(0, 100).messages.map((m) => m.text), ['before the hang', 'resent later']);
+  }
+  assert.deepEqual(await textsInRedis(t, redis), ['before the hang', 'resent later']);
+});
+
+test('checking a session and then writing waits for a hung Redis once, not twice', async (t) => {
+  const redis = await redisFor(t);
+  const a = await openNode(t, redis, { nodeName: 'a', commandTimeoutMs: BUDGET_MS });
+  const session = await a.chat.login('alice');
+
+  redis.freeze();
+  t.after(() => redis.thaw());
+  const started = performance.now();
+  // What a request does: the session check falls back to this node's copy after the budget...
+  assert.equal((await a.chat.lookup(session.token))?.username, 'alice');
+  // ...and the write it makes is then refused at once instead of waiting a second budget.
+  await assert.rejects(a.chat.send('alice', 'in the same request', undefined), isUnavailable(/did not answer in time/));
+  const elapsed = performance.now() - started;
+  assert.ok(elapsed < BUDGET_MS * 1.6, `answered after ${Math.round(elapsed)} ms; the budget is ${BUDGET_MS} ms`);
+  assert.equal(await a.chat.isHealthy(), false);
+  redis.thaw();
+  await eventually('the node is healthy again', () => a.chat.isHealthy());
+  assert.equal((await a.chat.send('alice', 'after', undefined)).duplicate, false);
+});
+
+test('the stream reader drops a connection that stays silent past its blocking read, and reads on after', async (t) => {
+  const redis = await redisFor(t);
+  const a = await openNode(t, redis, { nodeName: 'a', followBlockMs: 200 });
+  redis.freeze();
+  // No byte comes back and nothing closes: only the reader's own deadline notices (TCP
+  // keepalive would take minutes).
+  await eventually(
+    'the reader gave up on its connection',
+    () => a.log.some((entry) => entry.event === 'redis-unreachable' && entry.fields.connection === 'follower'),
+    10_000,
+  );
+  redis.thaw();
+  await eventually('the node is healthy again', () => a.chat.isHealthy());
+  const { message } = await a.chat.send('alice', 'after the hang', undefined);
+  assert.equal(a.chat.changesAfter(0, 10).messages.at(-1)?.id, message.id);
+});
+
+test('while only the logout subscription is back, sessions this node confirmed keep working', async (t) => {
+  const redis = await redisFor(t);
+  const relay = await startRelay(redis);
+  t.after(() => relay.close());
+  const a = await openNode(t, relay, { nodeName: 'a' });
+  const session = await a.chat.login('alice');
+  assert.ok(await a.chat.lookup(session.token));
+
+  // Every connection drops; the command connection stays away while the others come back.
+  relay.refuseNamed(/-commands$/);
+  await eventually('the logout subscription is back', () =>
+    a.log.some((entry) => entry.event === 'redis-reconnected' && entry.fields.connection === 'logouts'),
+  );
+  assert.equal((await a.chat.lookup(session.token))?.username, 'alice', 'a reader is not refused in the middle of a recovery');
+
+  relay.refuseNamed(null);
+  await eventually('the node is healthy again', () => a.chat.isHealthy());
+  assert.equal((await a.chat.lookup(session.token))?.username, 'alice');
+  await a.chat.logout(session.token);
+  assert.equal(await a.chat.lookup(session.token), undefined);
+});
+
+test('a write stored while the node’s stream reader was cut off is answered “stored”, and its resend returns the original', async (t) => {
+  const redis = await redisFor(t);
+  const relay = await startRelay(redis);
+  t.after(() => relay.close());
+  const a = await openNode(t, relay, { nodeName: 'a', commandTimeoutMs: BUDGET_MS });
+  await a.chat.send('alice', 'before', undefined);
+
+  // The reader's connection stays away; the command connection comes back and can write.
+  relay.refuseNamed(/-follower$/);
+  await eventually('the command connection is back', () =>
+    a.log.some((entry) => entry.event === 'redis-reconnected' && entry.fields.connection === 'commands'),
+  );
+  await assert.rejects(a.chat.send('alice', 'stored unseen', 'k-2'), isUnavailable(/that was stored, but/));
+
+  relay.refuseNamed(null);
+  await eventually('the node is healthy again', () => a.chat.isHealthy());
+  const resent = await a.chat.send('alice', 'stored unseen', 'k-2');
+  assert.equal(resent.duplicate, true);
+  assert.deepEqual(a.chat.changesAfter(0, 100).messages.map((m) => m.text), ['before', 'stored unseen']);
+  assert.deepEqual(a.chat.changesAfter(0, 100).messages[1], resent.message);
+});
