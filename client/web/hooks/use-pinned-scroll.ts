@@ -30,6 +30,8 @@ export function usePinnedScroll(
   const isPinned = useRef(true);
   /** scrollHeight - scrollTop as of the last scroll or render: the bottom-relative position. */
   const fromBottom = useRef(0);
+  /** scrollHeight as of the last scroll or render, before what this render added. */
+  const lastHeight = useRef(0);
   const seen = useRef<{ first: string | undefined; last: string | undefined; newest: number } | null>(null);
   const nearTop = useRef(onNearTop);
   nearTop.current = onNearTop;
@@ -37,6 +39,7 @@ export function usePinnedScroll(
   const measure = useCallback(() => {
     const element = scroller.current;
     if (!element) return;
+    lastHeight.current = element.scrollHeight;
     fromBottom.current = element.scrollHeight - element.scrollTop;
     isPinned.current = fromBottom.current - element.clientHeight < PINNED_SLACK_PX;
     if (isPinned.current) setUnseen(0);
@@ -50,6 +53,13 @@ export function usePinnedScroll(
     const lastEntry = entries[entries.length - 1];
     const newest = newestId(entries);
     const previous = seen.current;
+    // Where the reader is now, against the list as it was before this render: a scroll's event
+    // reaches onScroll a frame later, and a message arriving in that frame must not be taken for
+    // one that arrived while the reader was still at the bottom.
+    if (previous && lastHeight.current > 0) {
+      fromBottom.current = lastHeight.current - element.scrollTop;
+      isPinned.current = fromBottom.current - element.clientHeight < PINNED_SLACK_PX;
+    }
     // Your own new message always brings you down to it.
     if (lastEntry?.isMine && lastEntry.state === 'sending' && lastEntry.key !== previous?.last) {
       isPinned.current = true;
