@@ -1,8 +1,6 @@
 // The append-only file behind the ring: every change is on disk (fdatasync'ed) before its
-// sender is told it succeeded, and replaying the file on start rebuilds the ring.
-//
-//   journal.log   "PRLYJNL1" | frame | frame | ... | frame      (little-endian u32s)
-//   frame         [u32 payload length][u32 CRC-32 of payload][payload: the Change as JSON]
+// sender is told it succeeded, and replaying the file on start rebuilds the ring. The bytes
+// (magic, frames, CRCs) are journal-format.ts's.
 //
 // Group commit: append() queues its frames; one writer loop takes everything queued, writes it
 // with one write() and one fdatasync(), and resolves those appends together. Appends made while
@@ -15,15 +13,27 @@
 // does not match, or whose JSON is not a Change ends the journal: the file is truncated there
 // and synced, so it starts cleanly, and the count of dropped bytes is reported. No append was
 // acknowledged for those bytes, because acknowledgement waits for the sync. Records come back
-// sorted by seq (several workers' changes may reach the journal slightly out of order) with
-// duplicate seqs dropped (a compaction may have carried an append that also landed after it).
+// sorted by seq with duplicate seqs dropped (a compaction snapshot may hold a record that was
+// also appended after its mark).
 //
-// Compaction writes the retained records, plus any appends waiting at that moment, to
-// journal.log.compact, syncs it, renames it over journal.log and syncs the folder. A crash at
-// any step leaves either the old file or the new one, both whole; a leftover temp file is
-// deleted on open. Appends made during a compaction queue behind it and go to the new file.
+// Compaction, in two halves so neither readers nor senders wait for it:
+//
+//   old journal.log   MAGIC | frames ............ | frames appended meanwhile |
+//                                               mark ──────────── tail ──────┘
+//   journal.log.compact  MAGIC | snapshot (what to keep up to the mark) | tail |  -> renamed
+//
+// 1. compact(writeSnapshot) notes where the file ends (the mark) and has the caller write the
+//    records worth keeping up to there into journal.log.compact and sync it. That is the
+//    expensive part (encoding the whole retained history); the store runs it on a worker
+//    thread while appends go on into the old file.
+// 2. Then, in the writer loop, where no append can interleave: the bytes appended since the
+//    mark (whole frames, already checked) are copied after the snapshot, the new file is
+//    synced, renamed over journal.log, and the folder synced. A crash at any step leaves either
+//    the old file or the new one, both whole; a leftover temp file is deleted on open.
 import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { encodeFrame, MAGIC, readFrames } from './journal-format.js';
+import type { Snapshot } from './journal-snapshot.js';
 import type { Change } from './ring-buffer.js';
 
 export interface JournalOptions {
@@ -34,22 +44,25 @@ export interface OpenedJournal { journal: Journal; records: Change[]; truncatedB
 
 export const JOURNAL_FILE = 'journal.log';
 const COMPACT_FILE = 'journal.log.compact';
-const MAGIC = Buffer.from('PRLYJNL1', 'latin1');
-const FRAME_HEADER_BYTES = 8;
-/** A 4,000-character message is at most ~16 KiB of JSON; anything far beyond is corruption. */
-export const MAX_RECORD_BYTES = 1024 * 1024;
 
-interface Waiting { frames: Buffer[]; seqs: number[]; resolve: () => void; reject: (error: Error) => void }
+interface Waiting { frames: Buffer[]; resolve: () => void; reject: (error: Error) => void }
+
+/** Where the file ended when a compaction's snapshot was taken. */
+interface Mark { offset: number; records: number }
+
+interface Swap { mark: Mark; snapshot: Snapshot; resolve: () => void; reject: (error: Error) => void }
 
 export class Journal {
   readonly #dir: string;
   readonly #path: string;
+  readonly #tempPath: string;
   readonly #onFsync: JournalOptions['onFsync'];
   #file: FileHandle;
   #size: number;
   #recordCount: number;
   #appends: Waiting[] = [];
-  #compactions: Waiting[] = [];
+  #swap: Swap | null = null;
+  #isCompacting = false;
   #writing = false;
   #written: Promise<void> = Promise.resolve();
   #closed = false;
@@ -92,6 +105,7 @@ export class Journal {
   private constructor(dir: string, file: FileHandle, size: number, recordCount: number, options: JournalOptions) {
     this.#dir = dir;
     this.#path = join(dir, JOURNAL_FILE);
+    this.#tempPath = join(dir, COMPACT_FILE);
     this.#file = file;
     this.#size = size;
     this.#recordCount = recordCount;
@@ -107,12 +121,47 @@ export class Journal {
   }
 
   append(records: Change[]): Promise<void> {
-    return this.#enqueue(this.#appends, records);
+    if (this.#closed) return Promise.reject(new Error('the journal is closed'));
+    if (this.#broken !== null) return Promise.reject(this.#broken);
+    if (records.length === 0) return Promise.resolve();
+    let frames: Buffer[];
+    try {
+      frames = records.map(encodeFrame);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return new Promise((resolve, reject) => {
+      this.#appends.push({ frames, resolve, reject });
+      this.#wakeWriter();
+    });
   }
 
-  /** Rewrites the file to `retained` plus any appends still waiting; see the top of the file. */
-  compact(retained: Change[]): Promise<void> {
-    return this.#enqueue(this.#compactions, retained, true);
+  /**
+   * Rewrites the file to what is worth keeping (see the top of the file). `writeSnapshot` gets
+   * the temp file's path and must write into it, as a whole synced journal, every record to
+   * keep among those appended before this call; it may run elsewhere (a worker thread) while
+   * appends go on. One compaction at a time: a call while one runs resolves at once.
+   */
+  async compact(writeSnapshot: (path: string) => Promise<Snapshot>): Promise<void> {
+    if (this.#closed) throw new Error('the journal is closed');
+    if (this.#broken !== null) throw this.#broken;
+    if (this.#isCompacting) return;
+    this.#isCompacting = true;
+    try {
+      // Every append made so far has been written and synced: the writer loop finishes a batch
+      // before it resolves it, and the caller calls this between its appends.
+      const mark = { offset: this.#size, records: this.#recordCount };
+      const snapshot = await writeSnapshot(this.#tempPath).catch(async (error: unknown) => {
+        await unlink(this.#tempPath).catch(() => {});
+        throw error;
+      });
+      await new Promise<void>((resolve, reject) => {
+        this.#swap = { mark, snapshot, resolve, reject };
+        this.#wakeWriter();
+      });
+    } finally {
+      this.#isCompacting = false;
+    }
   }
 
   async close(): Promise<void> {
@@ -122,32 +171,24 @@ export class Journal {
     await this.#file.close();
   }
 
-  #enqueue(queue: Waiting[], records: Change[], always = false): Promise<void> {
-    if (this.#closed) return Promise.reject(new Error('the journal is closed'));
-    if (this.#broken !== null) return Promise.reject(this.#broken);
-    if (records.length === 0 && !always) return Promise.resolve();
-    let frames: Buffer[];
-    try {
-      frames = records.map(encodeFrame);
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
-    return new Promise((resolve, reject) => {
-      queue.push({ frames, seqs: records.map((record) => record.seq), resolve, reject });
-      if (!this.#writing) {
-        this.#writing = true;
-        this.#written = this.#drain();
-      }
-    });
+  #wakeWriter(): void {
+    if (this.#writing) return;
+    this.#writing = true;
+    this.#written = this.#drain();
   }
 
-  // The single writer loop. `#writing` goes false in the same synchronous step that finds both
-  // queues empty, so an append can never be queued without a loop running to take it.
+  // The single writer loop. `#writing` goes false in the same synchronous step that finds
+  // nothing to do, so work can never be queued without a loop running to take it.
   async #drain(): Promise<void> {
     await Promise.resolve(); // appends made in the same tick join this first write
-    while (this.#appends.length > 0 || this.#compactions.length > 0) {
-      if (this.#compactions.length > 0) await this.#compactNow(this.#compactions.shift()!);
-      else await this.#commit(this.#appends.splice(0));
+    while (this.#appends.length > 0 || this.#swap !== null) {
+      if (this.#swap !== null) {
+        const swap = this.#swap;
+        this.#swap = null;
+        await this.#swapIn(swap);
+      } else {
+        await this.#commit(this.#appends.splice(0));
+      }
     }
     this.#writing = false;
   }
@@ -178,35 +219,28 @@ export class Journal {
     this.#reportSync(started, frames.length);
   }
 
-  async #compactNow(job: Waiting): Promise<void> {
-    // Appends waiting now are newer than the caller's snapshot: they go into the new file
-    // (once, even if the snapshot has them too) and are acknowledged by its sync.
-    const riders = this.#appends.splice(0);
-    const retainedSeqs = new Set(job.seqs);
-    const riderFrames: Buffer[] = [];
-    for (const waiting of riders) {
-      waiting.frames.forEach((frame, i) => {
-        if (!retainedSeqs.has(waiting.seqs[i]!)) riderFrames.push(frame);
-      });
-    }
-    const everyone = [job, ...riders];
-    const data = Buffer.concat([MAGIC, ...job.frames, ...riderFrames]);
-    const tempPath = join(this.#dir, COMPACT_FILE);
+  // The second half of a compaction: the tail appended since the mark goes after the snapshot,
+  // and the new file takes the old one's place.
+  async #swapIn({ mark, snapshot, resolve, reject }: Swap): Promise<void> {
     const started = performance.now();
+    const tailBytes = this.#size - mark.offset;
+    const tailRecords = this.#recordCount - mark.records;
     try {
       if (this.#broken !== null) throw this.#broken;
-      const temp = await open(tempPath, 'w');
+      const tail = Buffer.allocUnsafe(tailBytes);
+      const { bytesRead } = await this.#file.read(tail, 0, tailBytes, mark.offset);
+      if (bytesRead !== tailBytes) throw new Error(`read ${bytesRead} of the ${tailBytes} bytes appended during the compaction`);
+      const temp = await open(this.#tempPath, 'a');
       try {
-        await writeAll(temp, data);
+        await writeAll(temp, tail);
         await temp.sync();
       } finally {
         await temp.close();
       }
-      await rename(tempPath, this.#path);
+      await rename(this.#tempPath, this.#path);
     } catch (error) {
-      await unlink(tempPath).catch(ignoreMissing);
-      job.reject(error as Error);
-      this.#appends.unshift(...riders); // the old file is untouched: commit them there
+      await unlink(this.#tempPath).catch(ignoreMissing);
+      reject(error as Error); // the old file is untouched and goes on
       return;
     }
     // From here the new file is in place; the old handle points at an unlinked file.
@@ -216,13 +250,12 @@ export class Journal {
       await old.close().catch(() => {});
       await syncFolder(this.#dir);
     } catch (error) {
-      const broken = this.#breakOn(error);
-      for (const waiting of everyone) waiting.reject(broken);
+      reject(this.#breakOn(error));
       return;
     }
-    this.#size = data.length;
-    this.#recordCount = job.frames.length + riderFrames.length;
-    for (const waiting of everyone) waiting.resolve();
+    this.#size = snapshot.bytes + tailBytes;
+    this.#recordCount = snapshot.records + tailRecords;
+    resolve();
     this.#reportSync(started, this.#recordCount);
   }
 
@@ -238,60 +271,6 @@ export class Journal {
       process.emitWarning(`journal onFsync listener threw: ${(error as Error).message}`);
     }
   }
-}
-
-function encodeFrame(change: Change): Buffer {
-  const payload = Buffer.from(JSON.stringify(change), 'utf8');
-  if (payload.length > MAX_RECORD_BYTES) {
-    throw new RangeError(`change ${change.seq} is ${payload.length} bytes as JSON; a journal record holds at most ${MAX_RECORD_BYTES}`);
-  }
-  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
-  frame.writeUInt32LE(payload.length, 0);
-  frame.writeUInt32LE(crc32(payload), 4);
-  payload.copy(frame, FRAME_HEADER_BYTES);
-  return frame;
-}
-
-function readFrames(data: Buffer): { records: Change[]; end: number } {
-  const records: Change[] = [];
-  let at = MAGIC.length;
-  while (at + FRAME_HEADER_BYTES <= data.length) {
-    const length = data.readUInt32LE(at);
-    if (length === 0 || length > MAX_RECORD_BYTES || at + FRAME_HEADER_BYTES + length > data.length) break;
-    const payload = data.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + length);
-    if (crc32(payload) !== data.readUInt32LE(at + 4)) break;
-    const change = parseChange(payload);
-    if (change === undefined) break;
-    records.push(change);
-    at += FRAME_HEADER_BYTES + length;
-  }
-  return { records, end: at };
-}
-
-function parseChange(payload: Buffer): Change | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(payload.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (typeof value !== 'object' || value === null) return undefined;
-  const record = value as Record<string, unknown>;
-  const { seq, timeMs } = record;
-  if (!isSeq(seq) || typeof timeMs !== 'number') return undefined;
-  if (record.kind === 'delete' && isSeq(record.messageId)) {
-    return { kind: 'delete', seq, messageId: record.messageId, timeMs };
-  }
-  const { user, text, clientId, deletedAt } = record;
-  if (record.kind === 'message' && typeof user === 'string' && typeof text === 'string' &&
-    (clientId === null || typeof clientId === 'string') && (deletedAt === 0 || isSeq(deletedAt))) {
-    return { kind: 'message', seq, user, text, timeMs, clientId, deletedAt };
-  }
-  return undefined;
-}
-
-function isSeq(value: unknown): value is number {
-  return Number.isSafeInteger(value) && (value as number) > 0;
 }
 
 function sortBySeq(records: Change[]): Change[] {
@@ -319,18 +298,4 @@ async function syncFolder(dir: string): Promise<void> {
 
 function ignoreMissing(error: NodeJS.ErrnoException): void {
   if (error.code !== 'ENOENT') throw error;
-}
-
-// CRC-32 (IEEE 802.3, as zlib and PNG): Node 20 has no zlib.crc32 (added in 22.2).
-const CRC_TABLE = new Int32Array(256);
-for (let n = 0; n < 256; n++) {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  CRC_TABLE[n] = c;
-}
-
-export function crc32(bytes: Uint8Array): number {
-  let crc = -1;
-  for (let i = 0; i < bytes.length; i++) crc = CRC_TABLE[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ -1) >>> 0;
 }

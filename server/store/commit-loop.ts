@@ -11,7 +11,9 @@
 // has to journal; were one missing anyway, its writer is refused rather than told it succeeded.
 import { ApiError } from '../errors.js';
 import type { Journal } from '../journal.js';
+import type { Snapshot } from '../journal-snapshot.js';
 import type { Change, RingBuffer } from '../ring-buffer.js';
+import { forJournal } from './journal-records.js';
 
 export interface CommitLoopOptions {
   ring: RingBuffer;
@@ -19,6 +21,11 @@ export interface CommitLoopOptions {
   journal: Journal | null;
   /** Called with every round's changes, in seq order, once they are durable and published. */
   onPublished(changes: Change[]): void;
+  /**
+   * Writes what the ring retains up to `upTo` as a compaction snapshot at `path`
+   * (journal-records.ts, journal-snapshot.ts): on a worker thread when the store has a pool.
+   */
+  writeSnapshot(path: string, upTo: number): Promise<Snapshot>;
   onError(event: string, error: unknown): void;
 }
 
@@ -38,6 +45,7 @@ export class CommitLoop {
   readonly #ring: RingBuffer;
   readonly #journal: Journal | null;
   readonly #onPublished: (changes: Change[]) => void;
+  readonly #writeSnapshot: (path: string, upTo: number) => Promise<Snapshot>;
   readonly #onError: (event: string, error: unknown) => void;
   /** Highest seq on disk; the ring may hold more (written by a worker, not yet journaled). */
   #journaled: number;
@@ -50,6 +58,7 @@ export class CommitLoop {
     this.#ring = options.ring;
     this.#journal = options.journal;
     this.#onPublished = options.onPublished;
+    this.#writeSnapshot = options.writeSnapshot;
     this.#onError = options.onError;
     this.#journaled = options.ring.head;
   }
@@ -84,6 +93,8 @@ export class CommitLoop {
    * than twice the ring's slots in records, or more than twice the larger of what the ring can
    * hold and what the last compaction left, in bytes. Bytes matter as much as records: with
    * long texts a record count alone would let the journal reach gigabytes behind a 64 MiB ring.
+   * Commits go on meanwhile (journal.ts: the snapshot is written beside them); a failure is
+   * reported and leaves the old journal in use.
    */
   async compactIfLarge(): Promise<void> {
     const journal = this.#journal;
@@ -92,10 +103,14 @@ export class CommitLoop {
     const tooManyRecords = journal.recordCount > 2 * this.#ring.capacity;
     const tooManyBytes = journal.sizeBytes > 2 * Math.max(ringBytes, this.#compactedBytes);
     if (!tooManyRecords && !tooManyBytes) return;
-    const { changes } = this.#ring.readChanges(this.#ring.oldest - 1, Number.MAX_SAFE_INTEGER, this.#journaled);
-    // Deleted texts are not kept: a deletion is its own record, and the message keeps its id.
-    await journal.compact(changes.map((change) => (change.kind === 'message' && change.deletedAt !== 0 ? { ...forJournal(change), text: '' } : forJournal(change))));
-    this.#compactedBytes = journal.sizeBytes;
+    // Called between rounds, so everything up to #journaled is in the journal and nothing more.
+    const upTo = this.#journaled;
+    try {
+      await journal.compact((path) => this.#writeSnapshot(path, upTo));
+      this.#compactedBytes = journal.sizeBytes;
+    } catch (error) {
+      this.#onError('journal-compaction-failed', error);
+    }
   }
 
   async #commitRounds(): Promise<boolean> {
@@ -118,11 +133,7 @@ export class CommitLoop {
       this.#onPublished(changes);
       this.#settleWaiters(head);
     }
-    try {
-      await this.compactIfLarge();
-    } catch (error) {
-      this.#onError('journal-compaction-failed', error);
-    }
+    void this.compactIfLarge();
     return true;
   }
 
@@ -147,9 +158,4 @@ export class CommitLoop {
     }
     this.#waiters = still;
   }
-}
-
-/** A deletion is its own journal record; the message record always says "not deleted". */
-function forJournal(change: Change): Change {
-  return change.kind === 'message' && change.deletedAt !== 0 ? { ...change, deletedAt: 0 } : change;
 }

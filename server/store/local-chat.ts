@@ -1,14 +1,16 @@
 // The single-node chat store: the shared-memory ring, the journal behind it, the Piscina pool
-// that applies writes, and the sessions. Implements `Chat` for the edges; this file keeps the
+// for the heavy work, and the sessions. Implements `Chat` for the edges; this file keeps the
 // meaning of sends and deletes (validation at the edge, rate limits, idempotent retries) and
 // serves reads, while its parts do the work:
 //
-// A write's path: send() -> the write queue (write-queue.ts) batches the writes of one
-// event-loop turn into one worker task, which validates them and appends them to the ring
-// (apply-writes.ts) -> the commit loop (commit-loop.ts) journals everything the ring holds beyond
-// what is on disk, with one fsync for all of it (group commit) -> publishes it, so readers may
-// see it -> tells live subscribers -> resolves the senders. Nothing is acknowledged or visible
-// before it is durable.
+// A write's path: send() -> the write queue (write-queue.ts) batches the writes that arrive
+// while the previous batch is applied, and applies the batch to the ring (apply-writes.ts):
+// inline, or on a worker thread when it carries enough text to pay for the hop -> the commit
+// loop (commit-loop.ts) journals everything the ring holds beyond what is on disk, with one
+// fsync for all of it (group commit) -> publishes it, so readers may see it -> tells live
+// subscribers -> resolves the senders. Nothing is acknowledged or visible before it is durable.
+// Journal compaction, the whole retained history re-encoded, always runs on a worker thread
+// when there is a pool (server/workers/compact-task.ts).
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { checkUsername } from '../../protocol/username.js';
@@ -18,9 +20,12 @@ import type { Chat, LiveChange, SendResult, Session, StoreStats } from '../chat/
 import { hashToken } from '../chat/session-token.js';
 import { ApiError, unwrapOutcome } from '../errors.js';
 import { Journal } from '../journal.js';
+import { writeSnapshot, type Snapshot } from '../journal-snapshot.js';
 import { RingBuffer, type Change } from '../ring-buffer.js';
+import type { CompactTask } from '../workers/compact-task.js';
 import type { WriteOp, Written } from './apply-writes.js';
 import { CommitLoop } from './commit-loop.js';
+import { retainedRecords } from './journal-records.js';
 import { RateLimiter } from './rate-limiter.js';
 import { changesAfter, history, liveChangesAfter, resetPage, toLiveChange, toRetriedMessage } from './ring-reads.js';
 import { SessionStore } from './sessions.js';
@@ -38,7 +43,8 @@ export interface LocalChatOptions {
   onError?: (event: string, error: unknown) => void;
 }
 
-const TASK_FILE = fileURLToPath(new URL('../workers/store-task.js', import.meta.url));
+const STORE_TASK = fileURLToPath(new URL('../workers/store-task.js', import.meta.url));
+const COMPACT_TASK = fileURLToPath(new URL('../workers/compact-task.js', import.meta.url));
 
 export class LocalChat implements Chat {
   readonly ring: RingBuffer;
@@ -74,7 +80,13 @@ export class LocalChat implements Chat {
     this.#limiter = new RateLimiter(options.rateLimit);
     this.#onError = options.onError ?? (() => {});
     this.#maxClientIds = options.capacity;
-    this.#commits = new CommitLoop({ ring, journal, onPublished: (changes) => this.#announce(changes), onError: this.#onError });
+    this.#commits = new CommitLoop({
+      ring,
+      journal,
+      onPublished: (changes) => this.#announce(changes),
+      writeSnapshot: (path, upTo) => this.#writeSnapshot(path, upTo),
+      onError: this.#onError,
+    });
     this.#writes = new WriteQueue({ ring, pool, commit: () => this.#commits.commit(), onError: this.#onError });
   }
 
@@ -97,7 +109,7 @@ export class LocalChat implements Chat {
     const pool =
       options.workers > 0
         ? new Piscina({
-            filename: TASK_FILE,
+            filename: STORE_TASK,
             workerData: { ring: ring.buffer },
             minThreads: options.workers,
             maxThreads: options.workers,
@@ -197,6 +209,14 @@ export class LocalChat implements Chat {
     return value;
   }
 
+  // The heaviest work the store has: the whole retained history, encoded and written. With a
+  // pool it runs on a worker thread while the primary goes on serving.
+  #writeSnapshot(path: string, upTo: number): Promise<Snapshot> {
+    if (this.pool === null) return Promise.resolve().then(() => writeSnapshot(path, retainedRecords(this.ring, upTo)));
+    const task: CompactTask = { path, upTo };
+    return this.pool.run(task, { filename: COMPACT_TASK }) as Promise<Snapshot>;
+  }
+
   #announce(changes: Change[]): void {
     if (this.#listeners.size === 0) return;
     for (const change of changes) {
@@ -265,8 +285,8 @@ export class LocalChat implements Chat {
     return {
       ring: { used: ring.used, capacity: ring.capacity, arenaUsedBytes: ring.arenaUsedBytes, arenaBytes: ring.arenaBytes },
       pool: this.pool
-        ? { queued: this.pool.queueSize, utilization: this.pool.utilization, threads: this.pool.threads.length }
-        : { queued: 0, utilization: 0, threads: 0 },
+        ? { queued: this.pool.queueSize, utilization: this.pool.utilization, threads: this.pool.threads.length, completed: this.pool.completed }
+        : { queued: 0, utilization: 0, threads: 0, completed: 0 },
     };
   }
 

@@ -2,6 +2,7 @@
 // disk allows, compacting now and then, and prints each seq once its append has resolved.
 // The parent kills it with SIGKILL mid-burst and checks that every printed seq survived.
 import { Journal } from '../../server/journal.js';
+import { writeSnapshot } from '../../server/journal-snapshot.js';
 import type { Change } from '../../server/ring-buffer.js';
 
 const dir = process.argv[2];
@@ -18,7 +19,10 @@ async function sender(): Promise<void> {
     kept.push(change);
     await journal.append([change]);
     process.stdout.write(`${seq}\n`);
-    if (seq % 400 === 0) await journal.compact(kept.slice());
+    if (seq % 400 === 0) {
+      const snapshot = kept.slice();
+      await journal.compact(async (path) => writeSnapshot(path, snapshot));
+    }
   }
 }
 

@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { crc32, Journal, JOURNAL_FILE, MAX_RECORD_BYTES } from '../../server/journal.js';
+import { Journal, JOURNAL_FILE } from '../../server/journal.js';
+import { crc32, MAX_RECORD_BYTES } from '../../server/journal-format.js';
+import { writeSnapshot } from '../../server/journal-snapshot.js';
 import type { Change, MessageChange } from '../../server/ring-buffer.js';
 
 function tempDir(t: TestContext): string {
@@ -150,25 +152,42 @@ test('appends made while a sync is in flight share the next sync (group commit)'
   assert.deepEqual((await reopen(dir)).records.map((r) => r.seq), messages(1, 200).map((r) => r.seq));
 });
 
-test('compaction keeps exactly the retained records plus appends made around it', async (t) => {
+test('compaction keeps the snapshot of what came before it and every record appended during it', async (t) => {
   const dir = tempDir(t);
   const { journal } = await Journal.open(dir);
   await journal.append(messages(1, 10));
   const sizeBefore = journal.sizeBytes;
-  const waiting = journal.append([message(11), message(12)]); // queued before compact(), not yet written
-  const retained = [message(2), message(5), { kind: 'delete', seq: 9, messageId: 5, timeMs: 1 } as Change, message(12)];
-  const compacted = journal.compact(retained);
-  const after = new Promise((resolve) => setImmediate(resolve)).then(() => journal.append([message(13)])); // most likely mid-compaction
-  await Promise.all([waiting, compacted, after]);
-  assert.equal(journal.recordCount, 6, '12 is in both the snapshot and the waiting append, and is written once');
-  assert.ok(journal.sizeBytes < sizeBefore);
+  const retained = [message(2), message(5), { kind: 'delete', seq: 9, messageId: 5, timeMs: 1 } as Change];
+  let duringSnapshot: Promise<void> | undefined;
+  const compacted = journal.compact(async (path) => {
+    // Appends go on while the snapshot is written (on a worker thread, in the store).
+    duringSnapshot = journal.append([message(11), message(12)]);
+    await duringSnapshot;
+    return writeSnapshot(path, retained);
+  });
+  const after = new Promise((resolve) => setImmediate(resolve)).then(() => journal.append([message(13)]));
+  await Promise.all([compacted, after]);
+  assert.ok(duringSnapshot, 'the snapshot was written');
+  assert.equal(journal.recordCount, 6, 'the snapshot and the three records appended around it');
+  assert.ok(journal.sizeBytes < sizeBefore + 300);
   assert.equal(journal.sizeBytes, statSync(join(dir, JOURNAL_FILE)).size);
   await journal.append([message(14)]);
   await journal.close();
   assert.deepEqual(readdirSync(dir), [JOURNAL_FILE], 'no temporary file left behind');
   const again = await reopen(dir);
-  assert.deepEqual(again.records, [...retained.slice(0, 3), message(11), message(12), message(13), message(14)]);
+  assert.deepEqual(again.records, [...retained, message(11), message(12), message(13), message(14)]);
   assert.equal(again.recordCount, 7);
+});
+
+test('a compaction whose snapshot fails leaves the journal as it was, and later appends work', async (t) => {
+  const dir = tempDir(t);
+  const { journal } = await Journal.open(dir);
+  await journal.append(messages(1, 5));
+  await assert.rejects(journal.compact(async () => { throw new Error('the worker died'); }), /the worker died/);
+  await journal.append([message(6)]);
+  await journal.close();
+  assert.deepEqual(readdirSync(dir), [JOURNAL_FILE], 'no temporary file left behind');
+  assert.deepEqual((await reopen(dir)).records, messages(1, 6));
 });
 
 test('close() flushes waiting appends; appends after close and oversized records are refused', async (t) => {
