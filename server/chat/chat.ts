@@ -21,7 +21,8 @@ export interface SendResult {
 /** Figures for metrics and the startup banner. */
 export interface StoreStats {
   ring: { used: number; capacity: number; arenaUsedBytes: number; arenaBytes: number };
-  pool: { queued: number; utilization: number; threads: number };
+  /** `completed`: tasks the worker threads have finished since start. */
+  pool: { queued: number; utilization: number; threads: number; completed: number };
 }
 
 export interface Chat {

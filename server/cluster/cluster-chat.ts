@@ -284,7 +284,7 @@ export class ClusterChat implements Chat {
     return {
       ring: { used: ring.used, capacity: ring.capacity, arenaUsedBytes: ring.arenaUsedBytes, arenaBytes: ring.arenaBytes },
       // No worker pool: Redis applies the writes. `queued` is the writes waiting for it.
-      pool: { queued: this.#inFlight.size, utilization: 0, threads: 0 },
+      pool: { queued: this.#inFlight.size, utilization: 0, threads: 0, completed: 0 },
     };
   }
 

@@ -122,6 +122,15 @@ export class Metrics {
         this.set(sources.store().pool.utilization);
       },
     });
+    new Counter({
+      name: 'parley_worker_tasks_total',
+      help: 'Tasks the worker threads finished: heavy write batches and journal compactions.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sources.store().pool.completed);
+      },
+    });
     new Gauge({
       name: 'parley_worker_threads',
       help: 'Worker threads in the pool.',

@@ -1,8 +1,16 @@
-// Batches the single-node store's writes: every send and delete of one event-loop turn goes to a
-// worker as one task (server/workers/store-task.ts), or runs inline with --workers 0, so the hop
-// to a thread is paid per batch. A write the ring has no room for (it would evict a change that
-// is not on disk yet) waits for the commit loop to catch up and is tried again, ahead of
-// everything queued after it; if the journal fails instead, it is refused.
+// Batches the single-node store's writes: every send and delete that arrives while the previous
+// batch is being applied goes into the next one, and batches are applied one at a time, in
+// arrival order, so two sends from one connection are stored in the order they were sent.
+//
+// Where a batch is applied was measured, not assumed (bench/README.md, "worker pool"): handing
+// a batch to a worker thread costs the primary more than validating and appending a few dozen
+// short messages itself, so light batches are applied inline; a batch carrying at least
+// POOL_MIN_TEXT characters (long texts: NFC normalisation and UTF-8 encoding dominate) goes to
+// the pool (server/workers/store-task.ts), which takes that work off the primary thread.
+//
+// A write the ring has no room for (it would evict a change that is not on disk yet) waits for
+// the commit loop to catch up and is tried again, ahead of everything queued after it; if the
+// journal fails instead, it is refused.
 import type { Piscina } from 'piscina';
 import type { TaskOutcome } from '../errors.js';
 import type { RingBuffer } from '../ring-buffer.js';
@@ -22,6 +30,9 @@ interface QueuedWrite {
   resolve: (outcome: TaskOutcome<Written>) => void;
 }
 
+/** Characters of text in a batch from which a worker thread applies it (see the top of the file). */
+export const POOL_MIN_TEXT = 32 * 1024;
+
 const TASK_FAILED: TaskOutcome<Written> = { ok: false, code: 'UNAVAILABLE', message: 'the server could not store that; please try again' };
 const JOURNAL_FAILED: TaskOutcome<Written> = {
   ok: false,
@@ -37,7 +48,7 @@ export class WriteQueue {
   #queue: QueuedWrite[] = [];
   #waitingForRoom: QueuedWrite[] = [];
   #flushScheduled = false;
-  #tasksInFlight = 0;
+  #isApplying = false;
 
   constructor(options: WriteQueueOptions) {
     this.#ring = options.ring;
@@ -56,7 +67,7 @@ export class WriteQueue {
 
   /** Resolves once nothing is queued, being applied or waiting for room (for shutdown). */
   async settle(): Promise<void> {
-    while (this.#queue.length > 0 || this.#waitingForRoom.length > 0 || this.#tasksInFlight > 0 || this.#flushScheduled) {
+    while (this.#queue.length > 0 || this.#waitingForRoom.length > 0 || this.#isApplying || this.#flushScheduled) {
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
   }
@@ -69,16 +80,19 @@ export class WriteQueue {
 
   #flush(): void {
     this.#flushScheduled = false;
+    // One batch at a time: the next is taken when this one is applied.
+    if (this.#isApplying) return;
     // Nothing overtakes a write waiting for room; it is retried with everything queued after it.
     if (this.#waitingForRoom.length > 0) return;
     const batch = this.#queue;
     this.#queue = [];
     if (batch.length === 0) return;
-    this.#tasksInFlight++;
+    this.#isApplying = true;
     const ops = batch.map((queued) => queued.op);
-    const run: Promise<WriteOutcome[]> = this.#pool
-      ? this.#pool.run(ops)
-      : Promise.resolve().then(() => applyWrites(this.#ring, ops));
+    const run: Promise<WriteOutcome[]> =
+      this.#pool !== null && textLength(ops) >= POOL_MIN_TEXT
+        ? this.#pool.run(ops)
+        : Promise.resolve().then(() => applyWrites(this.#ring, ops));
     run
       .then(
         (outcomes) =>
@@ -93,7 +107,8 @@ export class WriteQueue {
         },
       )
       .finally(() => {
-        this.#tasksInFlight--;
+        this.#isApplying = false;
+        if (this.#queue.length > 0) this.#scheduleFlush();
         void this.#commit().then((caughtUp) => this.#retryWaiting(caughtUp));
       });
   }
@@ -111,4 +126,10 @@ export class WriteQueue {
     this.#queue = [...waiting, ...this.#queue];
     this.#scheduleFlush();
   }
+}
+
+function textLength(ops: readonly WriteOp[]): number {
+  let length = 0;
+  for (const op of ops) if (op.kind === 'send' && typeof op.text === 'string') length += op.text.length;
+  return length;
 }

@@ -1,6 +1,6 @@
 // Piscina task: apply a batch of writes to the shared ring. Each worker attaches to the same
-// SharedArrayBuffer once, at load; the primary batches every send and delete of one event-loop
-// turn into one task, so the hop to a thread is paid per batch, not per message.
+// SharedArrayBuffer once, at load. The primary sends only batches heavy enough to pay for the
+// hop (server/store/write-queue.ts); lighter ones it applies itself with the same function.
 import { workerData } from 'piscina';
 import { RingBuffer } from '../ring-buffer.js';
 import { applyWrites, type WriteOp, type WriteOutcome } from '../store/apply-writes.js';
