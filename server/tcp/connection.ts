@@ -67,6 +67,8 @@ export class Connection implements Subscriber, SessionHolder {
   /** Set while subscribed; changes arriving during the backlog replay wait in `held`. */
   #subscription: { live: boolean; last: number; held: Array<{ frame: string; cursor: number }> } | null = null;
   #closing = false;
+  /** The client shut down its sending side (`printf ... | nc -q 1`): answer what it sent, then end. */
+  #peerEnded = false;
 
   constructor(socket: Socket, deps: ConnectionDeps) {
     this.#socket = socket;
@@ -91,6 +93,7 @@ export class Connection implements Subscriber, SessionHolder {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('end', () => this.#onPeerEnd());
     socket.on('close', () => this.#onClose());
     socket.on('error', () => {}); // resets are normal; 'close' follows
     this.#outbox.write(encodeFrame({
@@ -166,6 +169,10 @@ export class Connection implements Subscriber, SessionHolder {
       this.#frames = [];
       this.#nextFrame = 0;
     }
+    if (this.#peerEnded) {
+      this.#endWhenAnswered();
+      return;
+    }
     const mayRead = this.#frames.length === 0 && this.#inFlight.size < MAX_REQUESTS_IN_FLIGHT && !this.#outbox.isFull;
     if (mayRead && this.#socket.isPaused()) {
       this.#socket.resume();
@@ -174,6 +181,20 @@ export class Connection implements Subscriber, SessionHolder {
       this.#socket.pause();
       this.#frameDeadline.pause();
     }
+  }
+
+  // A half-closed connection (the server is created with allowHalfOpen) can still take replies:
+  // they may wait on the disk or on Redis, so ending at once would lose them. A subscriber that
+  // stops sending keeps its pushes (`nc` tailing the chat); it ends when the client closes.
+  #onPeerEnd(): void {
+    this.#peerEnded = true;
+    this.#frameDeadline.clear(); // a frame left half-written can no longer be finished
+    this.#pump();
+  }
+
+  #endWhenAnswered(): void {
+    const isAnswered = this.#frames.length === 0 && this.#inFlight.size === 0;
+    if (isAnswered && this.#subscription === null && !this.#socket.writableEnded) this.#close();
   }
 
   #onFrame(text: string): void {

@@ -14,6 +14,8 @@ import { SubscriberHub } from './subscribers.js';
 
 /** How long clients get to read their last replies and the goodbye before they are dropped. */
 const SHUTDOWN_GRACE_MS = 5000;
+/** How long a refused client gets to read why before its socket is dropped. */
+const REFUSAL_GRACE_MS = 2000;
 
 export interface TcpDeps {
   chat: Chat;
@@ -36,7 +38,7 @@ export function createTcpEdge(deps: TcpDeps): TcpEdge {
   const stopEndingSessions = deps.chat.onSessionEnded((hash) => sessions.end(hash));
   const connections = new Set<Connection>();
 
-  const server = createServer({ noDelay: true, keepAlive: true }, (socket) => {
+  const server = createServer({ noDelay: true, keepAlive: true, allowHalfOpen: true }, (socket) => {
     const total = Object.values(deps.clients.snapshot()).reduce((a, b) => a + b, 0);
     if (total >= deps.maxClients) {
       const refusal: ErrorReply = {
@@ -46,6 +48,8 @@ export function createTcpEdge(deps: TcpDeps): TcpEdge {
       };
       socket.on('error', () => {});
       socket.end(encodeFrame(refusal));
+      // A client that never closes its side must not keep the socket: it is over the limit.
+      setTimeout(() => socket.destroy(), REFUSAL_GRACE_MS).unref();
       return;
     }
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;

@@ -220,3 +220,29 @@ describe('TCP operations', () => {
     client.close();
   });
 });
+
+describe('a client that stops sending (half-close)', () => {
+  test('gets the replies to everything it sent, then the server ends the connection', async () => {
+    // What `printf '...' | nc -q 1 localhost 8783` does: send the frames, then shut down the
+    // sending side. A send's reply waits for the journal's fsync, after the client's FIN.
+    const client = await RawClient.connect(server.tcpPort);
+    client.socket.end('{"id":1,"op":"login","username":"half"}\n{"id":2,"op":"send","text":"sent, then shut"}\n{"id":3,"op":"ping"}\n');
+    await client.closed;
+    const replies = client.frames.filter((f) => f.id !== undefined).sort((a, b) => Number(a.id) - Number(b.id));
+    assert.deepEqual(replies.map((f) => [f.id, f.ok]), [[1, true], [2, true], [3, true]]);
+    assert.equal(replies[1]!.message.text, 'sent, then shut');
+  });
+
+  test('a subscriber keeps getting pushes after it stops sending', async () => {
+    const listener = await RawClient.connect(server.tcpPort);
+    listener.socket.end('{"id":1,"op":"login","username":"tail"}\n{"id":2,"op":"subscribe"}\n');
+    await listener.next((f) => f.id === 2);
+    const sender = await RawClient.connect(server.tcpPort);
+    await sender.login('talker');
+    const sent = await sender.request('send', { text: 'still heard after a half-close' });
+    const pushed = await listener.next((f) => f.event === 'message');
+    assert.equal(pushed.message.id, sent.message.id);
+    sender.close();
+    listener.close();
+  });
+});
