@@ -82,6 +82,24 @@ test('a session made on A works on B, and a logout on B ends it on A', async () 
   for (const client of [first, second, third]) client.close();
 });
 
+test('a logout on node A ends that session’s live connections on node B at once', async (t) => {
+  const terminal = await RawClient.connect(b.tcpPort);
+  t.after(() => terminal.close());
+  const { token } = await terminal.login('everywhere');
+  assert.equal((await terminal.request('subscribe')).ok, true);
+  const browser = new WebClient(b.baseUrl, `parley_session=${token}`);
+  const feed = await browser.events(t);
+
+  const elsewhere = new WebClient(a.baseUrl, `parley_session=${token}`);
+  assert.equal((await elsewhere.json('DELETE', '/api/login')).status, 204);
+
+  const ended = await terminal.next((f) => f.event === 'session-ended');
+  assert.match(ended.reason, /log in again/);
+  assert.equal((await terminal.request('send', { text: 'after the logout' })).error.code, 'NOT_LOGGED_IN');
+  const logout = await feed.next((e) => e.event === 'logout');
+  assert.match(String((logout.data as { reason: string }).reason), /log in again/);
+});
+
 test('a client switching nodes resumes from its cursor with no gap or duplicate', async (t) => {
   const writer = await RawClient.connect(a.tcpPort);
   t.after(() => writer.close());
