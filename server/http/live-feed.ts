@@ -26,23 +26,26 @@ export class LiveBatch {
   readonly changes: readonly LiveChange[];
   readonly lastCursor: number;
   #events: string[] | undefined;
-  #allEvents: string | undefined;
+  #allEvents: Buffer | undefined;
 
   constructor(changes: readonly LiveChange[]) {
     this.changes = changes;
     this.lastCursor = changes[changes.length - 1]!.cursor;
   }
 
-  /** The SSE text of the changes after `cursor` ('' when it has them all). */
-  eventsAfter(cursor: number): string {
-    if (cursor >= this.lastCursor) return '';
+  /**
+   * The SSE bytes of the changes after `cursor` (null when it has them all). Streams that are
+   * behind all of them, nearly every one, share one Buffer encoded once.
+   */
+  bytesAfter(cursor: number): Buffer | null {
+    if (cursor >= this.lastCursor) return null;
     this.#events ??= this.changes.map(changeEvent);
-    if (cursor < this.changes[0]!.cursor) return (this.#allEvents ??= this.#events.join(''));
+    if (cursor < this.changes[0]!.cursor) return (this.#allEvents ??= Buffer.from(this.#events.join('')));
     let text = '';
     for (let i = 0; i < this.changes.length; i++) {
       if (this.changes[i]!.cursor > cursor) text += this.#events[i];
     }
-    return text;
+    return Buffer.from(text);
   }
 }
 

@@ -52,6 +52,9 @@ const STREAM_HEADERS: readonly string[] = [
   'Cache-Control', 'no-store, no-transform',
   // nginx buffers responses by default, which would delay every event (docs/deploy.md).
   'X-Accel-Buffering', 'no',
+  // A stream is the last answer on its connection, so its body simply runs until the connection
+  // closes: each event is then one write, without the chunk framing that made it four.
+  'Connection', 'close',
   ...API_SECURITY_HEADERS,
 ];
 
@@ -92,6 +95,9 @@ export class SseStream implements LiveClient {
     this.#services.feed.add(this);
     res.once('close', () => this.#closed());
     this.#services.logger.info('sse-connect', { remote: res.socket?.remoteAddress, user: this.#exchange.user, last: this.#cursor });
+    // No Content-Length and no Transfer-Encoding: node then frames nothing (see Connection above).
+    res.removeHeader('Content-Length');
+    res.removeHeader('Transfer-Encoding');
     res.writeHead(200, streamHeaders(this.#exchange.corsOrigin));
     res.write(`${retryField(RETRY_MS)}${cursorMark(this.#cursor)}`);
     this.#catchUp();
@@ -99,9 +105,9 @@ export class SseStream implements LiveClient {
 
   deliver(batch: LiveBatch): void {
     if (!this.#isLive || this.#isClosed) return;
-    const text = batch.eventsAfter(this.#cursor);
+    const bytes = batch.bytesAfter(this.#cursor);
     if (batch.lastCursor > this.#cursor) this.#cursor = batch.lastCursor;
-    if (text !== '') this.#writeLive(text);
+    if (bytes !== null) this.#writeLive(bytes);
   }
 
   heartbeat(): void {
@@ -178,7 +184,7 @@ export class SseStream implements LiveClient {
     return text;
   }
 
-  #writeLive(text: string): void {
+  #writeLive(text: string | Buffer): void {
     const { res } = this.#exchange;
     if (res.writableLength > MAX_UNREAD_BYTES) {
       this.#cutOff();

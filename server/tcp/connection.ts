@@ -26,7 +26,7 @@ import { FrameDeadline } from './frame-deadline.js';
 import { operations, optionalCursor, requireSession, type OperationContext } from './operations.js';
 import { MAX_UNREAD_BYTES, Outbox } from './outbox.js';
 import type { SessionConnections, SessionHolder } from './session-connections.js';
-import { encodePush, type Subscriber, type SubscriberHub } from './subscribers.js';
+import { encodePush, type PushBatch, type Subscriber, type SubscriberHub } from './subscribers.js';
 
 /** Requests of one connection running at once; more wait, unread, in the client's socket. */
 export const MAX_REQUESTS_IN_FLIGHT = 64;
@@ -64,8 +64,8 @@ export class Connection implements Subscriber, SessionHolder {
   /** Frames decoded but not started yet, from #nextFrame on. */
   #frames: string[] = [];
   #nextFrame = 0;
-  /** Set while subscribed; changes arriving during the backlog replay wait in `held`. */
-  #subscription: { live: boolean; last: number; held: Array<{ frame: string; cursor: number }> } | null = null;
+  /** Set while subscribed; batches arriving during the backlog replay wait in `held`. */
+  #subscription: { live: boolean; last: number; held: PushBatch[] } | null = null;
   #closing = false;
   /** The client shut down its sending side (`printf ... | nc -q 1`): answer what it sent, then end. */
   #peerEnded = false;
@@ -122,16 +122,17 @@ export class Connection implements Subscriber, SessionHolder {
     this.#socket.destroy();
   }
 
-  deliver(frame: string, cursor: number): void {
+  deliver(batch: PushBatch): void {
     const subscription = this.#subscription;
     if (!subscription) return;
     if (!subscription.live) {
-      subscription.held.push({ frame, cursor });
+      subscription.held.push(batch);
       return;
     }
-    if (cursor <= subscription.last) return;
-    subscription.last = cursor;
-    this.#outbox.write(frame);
+    const bytes = batch.bytesAfter(subscription.last);
+    if (bytes === null) return;
+    subscription.last = batch.lastCursor;
+    this.#outbox.write(bytes);
   }
 
   endSession(): void {
@@ -283,7 +284,7 @@ export class Connection implements Subscriber, SessionHolder {
     requireSession(this.#context);
     const from = optionalCursor(request, 'last');
     this.#stopSubscription();
-    const subscription = { live: false, last: from ?? this.#deps.chat.cursor, held: [] as Array<{ frame: string; cursor: number }> };
+    const subscription = { live: false, last: from ?? this.#deps.chat.cursor, held: [] as PushBatch[] };
     this.#subscription = subscription;
     this.#deps.hub.add(this);
     let missed = false;
@@ -306,7 +307,7 @@ export class Connection implements Subscriber, SessionHolder {
     const goLive = () => {
       if (this.#subscription !== subscription) return;
       subscription.live = true;
-      for (const held of subscription.held) this.deliver(held.frame, held.cursor);
+      for (const held of subscription.held) this.deliver(held);
       subscription.held = [];
     };
     return { reply: { last: subscription.last, missed }, goLive };

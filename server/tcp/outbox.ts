@@ -60,7 +60,7 @@ export class Outbox {
     return this.#isCut;
   }
 
-  write(frame: string): void {
+  write(frame: string | Buffer): void {
     if (this.#isCut || this.#socket.destroyed || !this.#socket.writable) return;
     this.#socket.write(frame);
     const unread = this.#socket.writableLength;
