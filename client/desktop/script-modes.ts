@@ -100,11 +100,17 @@ export function tail(
       printed = cursor;
     });
     session.on('problem', (error) => io.stderr.write(`parley-desktop: ${error.message}\n`));
-    // The name was refused (the problem says why): nothing to follow without a login.
-    session.on('identity', (name) => name === undefined && finish(1));
+    // Once logged in the server is known to be there: a drop after that, even before the first
+    // connection finished subscribing (a restart right after the history page), is retried.
+    let hasLoggedIn = false;
+    session.on('identity', (name) => {
+      // The name was refused (the problem says why): nothing to follow without a login.
+      if (name === undefined) finish(1);
+      else hasLoggedIn = true;
+    });
     session.on('state', (state) => {
       if (state.kind !== 'offline') return;
-      if (!session.hasBeenOnline) return finish(fail(io, state.error));
+      if (!session.hasBeenOnline && !hasLoggedIn) return finish(fail(io, state.error));
       const seconds = Math.ceil((state.retryAt - Date.now()) / 1000);
       const why = state.isRestarting ? 'the server is restarting' : state.error.message;
       io.stderr.write(`parley-desktop: ${why}; reconnecting in ${seconds}s\n`);
