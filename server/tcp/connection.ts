@@ -185,8 +185,10 @@ export class Connection implements Subscriber, SessionHolder {
   }
 
   // A half-closed connection (the server is created with allowHalfOpen) can still take replies:
-  // they may wait on the disk or on Redis, so ending at once would lose them. A subscriber that
-  // stops sending keeps its pushes (`nc` tailing the chat); it ends when the client closes.
+  // they may wait on the disk or on Redis, so ending at once would lose them. Once they are out
+  // the connection ends, subscribed or not: a FIN looks the same whether the client only stopped
+  // sending or closed for good, and the second is the common case; kept open, its socket would
+  // linger until the next push found nobody there.
   #onPeerEnd(): void {
     this.#peerEnded = true;
     this.#frameDeadline.clear(); // a frame left half-written can no longer be finished
@@ -195,7 +197,10 @@ export class Connection implements Subscriber, SessionHolder {
 
   #endWhenAnswered(): void {
     const isAnswered = this.#frames.length === 0 && this.#inFlight.size === 0;
-    if (isAnswered && this.#subscription === null && !this.#socket.writableEnded) this.#close();
+    if (isAnswered && !this.#socket.writableEnded) {
+      this.#stopSubscription();
+      this.#close();
+    }
   }
 
   #onFrame(text: string): void {
