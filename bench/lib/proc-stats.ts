@@ -1,6 +1,6 @@
 // What the kernel knows about a process: resident memory, CPU time, open-file limits. Read from
 // /proc (Linux), because the bench measures the server from outside, the way an operator would.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Clock ticks per second for /proc/PID/stat times; 100 on every Linux the bench targets. */
 const CLOCK_TICKS = 100;
@@ -34,4 +34,9 @@ export function readFileLimit(pid: number | 'self' = 'self'): FileLimit {
   const match = /^Max open files\s+(\S+)\s+(\S+)/m.exec(limits);
   const parse = (value: string | undefined) => (value === undefined || value === 'unlimited' ? 1_048_576 : Number(value));
   return { soft: parse(match?.[1]), hard: parse(match?.[2]) };
+}
+
+/** Descriptors the process has open now (sockets included). */
+export function countOpenFiles(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
 }

@@ -11,6 +11,8 @@ import type { ClientKind, ClientPlan, SwarmCommand, SwarmReply, SwarmReport } fr
 
 /** Connections being opened at once: more overflows the server's accept backlog (SYN drops). */
 const OPENING_AT_ONCE = 64;
+/** The largest page the API gives (protocol/limits.ts): a poller behind by more asks again at once. */
+const POLL_PAGE = 1000;
 const MAX_REASONS = 5;
 
 interface OpenClient {
@@ -93,10 +95,15 @@ async function openPoller(plan: ClientPlan, index: number, last: number, interva
     if (isBusy) return;
     isBusy = true;
     try {
-      const changes = await api.changes(cookie, `?last=${cursor}`);
-      polls++;
-      for (const message of changes.messages) deliveries.record(index, message.text, true);
-      cursor = changes.last;
+      // Like a page that polls every few seconds: everything since its cursor, in as many pages
+      // as that takes (50 messages/s for 5 s is more than one default page of 100).
+      for (;;) {
+        const changes = await api.changes(cookie, `?last=${cursor}&limit=${POLL_PAGE}`);
+        polls++;
+        for (const message of changes.messages) deliveries.record(index, message.text, true);
+        cursor = changes.last;
+        if (changes.messages.length + changes.deleted.length < POLL_PAGE) break;
+      }
     } catch (error) {
       pollErrors++;
       loseClient(`poll: ${(error as Error).message}`);

@@ -9,23 +9,29 @@
 // the measured RSS itself when all 20,000 fit, and a rough figure at --quick scale.
 import { ApiClient, loginMany, seedMessages } from '../lib/api.js';
 import type { BenchOptions } from '../lib/options.js';
-import { readFileLimit } from '../lib/proc-stats.js';
+import { countOpenFiles, readFileLimit } from '../lib/proc-stats.js';
 import type { Scenario, ScenarioRun } from '../lib/scenario.js';
 import { CpuMeter, systemRssMb } from '../lib/server-cpu.js';
 import { percentile } from '../lib/stats.js';
 import { SwarmPool } from '../lib/swarm-pool.js';
 import type { RunningSystem, SystemName } from '../lib/systems.js';
-import { sleep } from '../lib/wait.js';
+import { sleep, waitFor } from '../lib/wait.js';
 
 /** The issue's idle population (10,000 SSE + 10,000 TCP): memory is judged at this size. */
 const TARGET_CLIENTS = 20_000;
 /** Descriptors a server keeps besides its clients: listeners, journal, log, workers, pipes. */
 const SERVER_RESERVED_FILES = 400;
+/** Descriptors above its count before the first round that a server may still hold for a new one. */
+const LEFTOVER_FILES = 50;
+/** How long a server may take to close the previous round's connections. */
+const RELEASE_TIMEOUT_MS = 60_000;
 
 interface Prepared {
   api: ApiClient;
   cookie: string;
   path: string;
+  /** The server's open descriptors before any client connected, per process. */
+  filesBefore: number[];
 }
 
 /** How many of each kind fit under the hard open-file limit a server can raise itself to. */
@@ -93,11 +99,17 @@ export const idle: Scenario = {
         const [cookie] = await loginMany(api, 'idle-poller', 1);
         await seedMessages(api, [cookie!], Math.min(options.scale.seed, 1_000), 8);
         const newest = await api.changes(cookie!, '?limit=11');
-        prepared.set(system.name, { api, cookie: cookie!, path: `?last=${newest.messages[0]!.id}` });
+        const filesBefore = system.pids.map(countOpenFiles);
+        prepared.set(system.name, { api, cookie: cookie!, path: `?last=${newest.messages[0]!.id}`, filesBefore });
       },
       async measure(system: RunningSystem) {
-        const { api, cookie, path } = prepared.get(system.name)!;
+        const { api, cookie, path, filesBefore } = prepared.get(system.name)!;
         const node = system.nodes[0]!;
+        // Under the open-file limit every descriptor counts: the previous round's connections
+        // must be gone on the server's side too, or this round's are refused (EMFILE).
+        await waitFor(`${system.name} closing the previous round's connections`, RELEASE_TIMEOUT_MS, async () =>
+          system.pids.every((pid, i) => countOpenFiles(pid) <= filesBefore[i]! + LEFTOVER_FILES) ? true : undefined,
+        );
         const last = (await api.changes(cookie, '?limit=1')).last;
         await sleep(options.scale.settleMs);
         const rssBefore = systemRssMb(system);
