@@ -35,6 +35,7 @@ import { join } from 'node:path';
 import { encodeFrame, MAGIC, readFrames } from './journal-format.js';
 import type { Snapshot } from './journal-snapshot.js';
 import type { Change } from './ring-buffer.js';
+import { syncFolder } from './sync-folder.js';
 
 export interface JournalOptions {
   /** Called after every sync with its duration and how many records it made durable. */
@@ -283,16 +284,6 @@ async function writeAll(file: FileHandle, data: Buffer): Promise<void> {
   while (written < data.length) {
     const { bytesWritten } = await file.write(data, written, data.length - written);
     written += bytesWritten;
-  }
-}
-
-// A rename or a new file is durable only once its folder is synced.
-async function syncFolder(dir: string): Promise<void> {
-  const folder = await open(dir, 'r');
-  try {
-    await folder.sync();
-  } finally {
-    await folder.close();
   }
 }
 

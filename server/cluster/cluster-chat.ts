@@ -35,6 +35,7 @@ import { hostname } from 'node:os';
 import { checkUsername } from '../../protocol/username.js';
 import type { ChangeSet } from '../../protocol/message.js';
 import type { Chat, LiveChange, SendResult, Session, StoreStats } from '../chat/chat.js';
+import { Listeners } from '../chat/listeners.js';
 import { ApiError } from '../errors.js';
 import { RingBuffer, type Change } from '../ring-buffer.js';
 import { changesAfter, history, liveChangesAfter, resetPage, toLiveChange } from '../store/ring-reads.js';
@@ -95,7 +96,7 @@ export class ClusterChat implements Chat {
   readonly #membership: Membership;
   readonly #gaps = new HistoryGaps();
   readonly #follower: StreamFollower;
-  readonly #listeners = new Set<(change: LiveChange) => void>();
+  readonly #listeners: Listeners<LiveChange>;
   readonly #settings: Settings;
   readonly #writes: ClusterWrites;
   readonly #inFlight = new Set<Promise<unknown>>();
@@ -105,6 +106,7 @@ export class ClusterChat implements Chat {
     this.#link = link;
     this.#sessions = sessions;
     this.#settings = settings;
+    this.#listeners = new Listeners((error) => settings.onError('subscriber-failed', error));
     this.#membership = new Membership({ capacity: settings.capacity, onEvent: settings.onEvent });
     const newRing = () => RingBuffer.create({ capacity: settings.capacity, arenaBytes: settings.arenaBytes });
     this.#follower = new StreamFollower({
@@ -222,16 +224,7 @@ export class ClusterChat implements Chat {
 
   #announce(changes: Change[]): void {
     if (this.#listeners.size === 0) return;
-    for (const change of changes) {
-      const live = toLiveChange(change);
-      for (const listener of this.#listeners) {
-        try {
-          listener(live);
-        } catch (error) {
-          this.#settings.onError('subscriber-failed', error);
-        }
-      }
-    }
+    for (const change of changes) this.#listeners.emit(toLiveChange(change));
   }
 
   #refuseWhenClosed(): void {
@@ -275,8 +268,7 @@ export class ClusterChat implements Chat {
   }
 
   subscribe(listener: (change: LiveChange) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#listeners.add(listener);
   }
 
   stats(): StoreStats {

@@ -17,6 +17,7 @@ import { checkUsername } from '../../protocol/username.js';
 import { MAX_CLIENT_ID_LENGTH } from '../../protocol/limits.js';
 import type { ChangeSet, ChatMessage } from '../../protocol/message.js';
 import type { Chat, LiveChange, SendResult, Session, StoreStats } from '../chat/chat.js';
+import { Listeners } from '../chat/listeners.js';
 import { hashToken } from '../chat/session-token.js';
 import { ApiError, unwrapOutcome } from '../errors.js';
 import { Journal } from '../journal.js';
@@ -56,9 +57,9 @@ export class LocalChat implements Chat {
   readonly #limiter: RateLimiter;
   readonly #writes: WriteQueue;
   readonly #commits: CommitLoop;
-  readonly #listeners = new Set<(change: LiveChange) => void>();
-  readonly #sessionEndedListeners = new Set<(tokenHash: string) => void>();
   readonly #onError: (event: string, error: unknown) => void;
+  readonly #listeners: Listeners<LiveChange>;
+  readonly #sessionEndedListeners: Listeners<string>;
   /** user + clientId -> id of the message it created, for idempotent retries. */
   readonly #sentByClientId = new Map<string, number>();
   readonly #maxClientIds: number;
@@ -79,6 +80,8 @@ export class LocalChat implements Chat {
     this.#sessions = sessions;
     this.#limiter = new RateLimiter(options.rateLimit);
     this.#onError = options.onError ?? (() => {});
+    this.#listeners = new Listeners((error) => this.#onError('subscriber-failed', error));
+    this.#sessionEndedListeners = new Listeners((error) => this.#onError('subscriber-failed', error));
     this.#maxClientIds = options.capacity;
     this.#commits = new CommitLoop({
       ring,
@@ -142,12 +145,11 @@ export class LocalChat implements Chat {
   async logout(token: string): Promise<void> {
     await this.#sessions.remove(token);
     const hash = hashToken(token);
-    for (const listener of this.#sessionEndedListeners) listener(hash);
+    this.#sessionEndedListeners.emit(hash);
   }
 
   onSessionEnded(listener: (tokenHash: string) => void): () => void {
-    this.#sessionEndedListeners.add(listener);
-    return () => this.#sessionEndedListeners.delete(listener);
+    return this.#sessionEndedListeners.add(listener);
   }
 
   // --- writes ---------------------------------------------------------------------------
@@ -219,16 +221,7 @@ export class LocalChat implements Chat {
 
   #announce(changes: Change[]): void {
     if (this.#listeners.size === 0) return;
-    for (const change of changes) {
-      const live = toLiveChange(change);
-      for (const listener of this.#listeners) {
-        try {
-          listener(live);
-        } catch (error) {
-          this.#onError('subscriber-failed', error);
-        }
-      }
-    }
+    for (const change of changes) this.#listeners.emit(toLiveChange(change));
   }
 
   async #originalMessage(seq: number, username: string, text: string): Promise<ChatMessage> {
@@ -272,8 +265,7 @@ export class LocalChat implements Chat {
   }
 
   subscribe(listener: (change: LiveChange) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#listeners.add(listener);
   }
 
   get subscriberCount(): number {

@@ -11,6 +11,7 @@ import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises
 import { dirname, join } from 'node:path';
 import { hashToken, newToken } from '../chat/session-token.js';
 import { ApiError } from '../errors.js';
+import { syncFolder } from '../sync-folder.js';
 
 export interface StoredSession {
   username: string;
@@ -219,14 +220,4 @@ function parseEntry(line: string): Entry | undefined {
     return { op: 'add', hash: entry.hash, username: entry.username, createdMs: entry.createdMs };
   }
   return undefined;
-}
-
-// A rename is durable only once its folder is synced.
-async function syncFolder(dir: string): Promise<void> {
-  const folder = await open(dir, 'r');
-  try {
-    await folder.sync();
-  } finally {
-    await folder.close();
-  }
 }
