@@ -69,7 +69,7 @@ const FLAGS = {
     default: '',
     shown: 'the HTTP port',
   },
-  workers: { type: 'string', value: 'N', env: 'PARLEY_WORKERS', help: 'worker threads that apply writes; 0 applies them on the main thread', default: '', shown: 'one per CPU core' },
+  workers: { type: 'string', value: 'N', env: 'PARLEY_WORKERS', help: 'worker threads for the heavy work (journal compaction, batches of long messages); 0 does it on the main thread', default: '', shown: 'one per CPU core' },
   'data-dir': { type: 'string', value: 'DIR', env: 'PARLEY_DATA_DIR', help: 'folder for the journal, sessions and PID file', default: './data', shown: './data' },
   memory: { type: 'boolean', value: '', env: 'PARLEY_MEMORY', help: 'keep everything in memory, write nothing to disk', default: false, shown: 'off' },
   log: { type: 'string', value: 'FILE', env: 'PARLEY_LOG', help: "activity log (JSON lines); '-' for stderr, 'off' for none", default: 'chat.log', shown: 'chat.log' },

@@ -40,5 +40,5 @@ export function nodeName(config: Config, ports: Ports): string {
 
 function workers(config: Config): string {
   if (config.cluster !== null) return 'none: in a cluster, Redis orders the writes';
-  return config.workers === 0 ? 'none: writes applied on the main thread' : `${config.workers} threads`;
+  return config.workers === 0 ? 'none: all work on the main thread' : `${config.workers} threads for journal compaction and long-message batches`;
 }
