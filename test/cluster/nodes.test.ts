@@ -50,6 +50,7 @@ test('a web client on node A and a TCP client on node B see each other’s messa
   const removed = await terminal.request('delete', { messageId: reply.message.id });
   assert.equal(removed.ok, true);
   const deleteEvent = await feed.next((e) => e.event === 'delete' && e.data.id === reply.message.id);
+  await terminal.next((f) => f.event === 'delete' && f.id === reply.message.id);
   assert.deepEqual([deleteEvent.id, deleteEvent.data], [String(removed.cursor), { id: reply.message.id }]);
 
   // Both saw the same four changes in the same order.

@@ -113,7 +113,7 @@ test('the terminal client logs in, chats live with HTTP, deletes its own message
   await t.test('selects and deletes with the mouse: a right click asks, y deletes', async () => {
     pane.type('click me');
     pane.keys('Enter');
-    await pane.waitFor('alice ┃ click me');
+    await pane.waitFor(/\d\d:\d\d +alice ┃ click me/); // sent: a message still pending has no id to delete
     const row = pane.row('click me')!;
     pane.type(`\x1b[<2;30;${row.y + 1}M\x1b[<2;30;${row.y + 1}m`); // SGR mouse report: right button, press and release
     await pane.waitFor('Delete your message "click me"? (y/n)');
@@ -245,7 +245,7 @@ test('the terminal client takes pastes whole, leaves typing after a click alone,
   await t.test('while the server is away, the answer to a delete shows in full at 80 columns', async () => {
     pane.type('mine');
     pane.keys('Enter');
-    await pane.waitFor(/alice ┃ mine$/m);
+    await pane.waitFor(/\d\d:\d\d +alice ┃ mine$/m); // sent, so it has an id to select
     await server.stop();
     await pane.waitFor('○ server restarting · reconnecting in');
     pane.keys('Tab'); // the newest message on screen: "mine"

@@ -62,7 +62,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   let output = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (chunk: string) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, signal) => {
+      // A signal we did not send means the server crashed; its last words are the only clue.
+      if (code === null && signal !== 'SIGKILL') process.stderr.write(`parley server ${child.pid} died by ${signal}:\n${output.slice(-4000)}\n`);
+      resolve(code);
+    }),
+  );
 
   const ready = await new Promise<{ tcpPort: number; httpPort: number; metricsPort?: number }>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });

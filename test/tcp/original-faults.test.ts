@@ -37,6 +37,7 @@ test('a client joining does not re-broadcast or re-log earlier lines', async () 
   await newcomer.request('subscribe');
   const marker = await newcomer.request('send', { text: 'newcomer says hi' });
   await old.next((f) => f.event === 'message' && f.message.id === marker.message.id);
+  await newcomer.next((f) => f.event === 'message' && f.message.id === marker.message.id);
   assert.equal(old.frames.filter((f) => f.event === 'message').length, pushesBefore + 1, 'the join pushed nothing old');
   assert.equal(newcomer.frames.filter((f) => f.event === 'message').length, 1, 'the newcomer got no replay it did not ask for');
 
