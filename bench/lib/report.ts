@@ -1,5 +1,5 @@
 // Turns scenario results into the printed report (Markdown tables, so a run pastes straight
-// into docs/benchmarks.md) and the JSON file under bench/results/.
+// into bench/README.md) and the JSON file under bench/results/.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
