@@ -18,7 +18,7 @@ import type { Membership } from './membership.js';
 import { RETRY_AFTER_SECONDS, type EventListener, type RedisLink } from './redis-link.js';
 import type { StreamFollower } from './stream-follower.js';
 import { CLIENT_IDS_KEY, clientIdMember } from './stream-entry.js';
-import type { ScriptReply } from './write-scripts.js';
+import type { Guards, ScriptReply } from './write-scripts.js';
 
 /** A stored write's copy gets at least this long, even when the script took the whole budget. */
 const MIN_COPY_WAIT_MS = 200;
@@ -89,10 +89,7 @@ export class ClusterWrites {
           text: check.text,
           clientId: typeof clientId === 'string' ? clientId : '',
           member,
-          capacity: this.#capacity,
-          floor: this.#follower.ring.head,
-          epoch: this.#membership.epoch,
-          startBy: this.#membership.startBy(deadlineMs),
+          ...this.#guards(deadlineMs),
         }),
       deadlineMs - Date.now(),
     );
@@ -118,10 +115,7 @@ export class ClusterWrites {
         redis.parleyDelete({
           messageId,
           user: username,
-          capacity: this.#capacity,
-          floor: this.#follower.ring.head,
-          epoch: this.#membership.epoch,
-          startBy: this.#membership.startBy(deadlineMs),
+          ...this.#guards(deadlineMs),
         }),
       deadlineMs - Date.now(),
     );
@@ -136,6 +130,16 @@ export class ClusterWrites {
   }
 
   /** A script that wrote nothing because it came too late or Redis is in another epoch. */
+  /** The fence every write carries: this node's epoch, the deadline in Redis's clock, and the trim bounds. */
+  #guards(deadlineMs: number): Guards {
+    return {
+      epoch: this.#membership.epoch,
+      startBy: this.#membership.startBy(deadlineMs),
+      capacity: this.#capacity,
+      floor: this.#follower.ring.head,
+    };
+  }
+
   #refuseUnwritten(reply: ScriptReply, what: string): void {
     if (reply.outcome === 'expired') {
       throw new ApiError('UNAVAILABLE', `the chat store (Redis) did not answer in time, so the server could not ${what}; try again in a few seconds`, {

@@ -150,11 +150,14 @@ if seq ~= stored then redis.call('SET', KEYS[2], seq) end
 return {epoch, seq, mark, capacity, time}
 `;
 
+/** What every write script checks or trims by, whatever it writes. */
 export interface Guards {
   /** The parley:epoch the node joined. */
   epoch: string;
   /** Latest start in Redis's clock (ms): after it the script does nothing. */
   startBy: number;
+  capacity: number;
+  floor: number;
 }
 
 export interface SendArguments extends Guards {
@@ -164,15 +167,11 @@ export interface SendArguments extends Guards {
   clientId: string;
   /** '' for none. */
   member: string;
-  capacity: number;
-  floor: number;
 }
 
 export interface DeleteArguments extends Guards {
   messageId: number;
   user: string;
-  capacity: number;
-  floor: number;
 }
 
 export interface JoinArguments {
