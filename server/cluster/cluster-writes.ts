@@ -129,7 +129,6 @@ export class ClusterWrites {
     return { cursor: reply.seq };
   }
 
-  /** A script that wrote nothing because it came too late or Redis is in another epoch. */
   /** The fence every write carries: this node's epoch, the deadline in Redis's clock, and the trim bounds. */
   #guards(deadlineMs: number): Guards {
     return {
@@ -140,6 +139,7 @@ export class ClusterWrites {
     };
   }
 
+  /** A script that wrote nothing because it came too late or Redis is in another epoch. */
   #refuseUnwritten(reply: ScriptReply, what: string): void {
     if (reply.outcome === 'expired') {
       throw new ApiError('UNAVAILABLE', `the chat store (Redis) did not answer in time, so the server could not ${what}; try again in a few seconds`, {
