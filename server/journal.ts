@@ -121,6 +121,11 @@ export class Journal {
     return this.#recordCount;
   }
 
+  /** Set once a sync failed: nothing more will be written until a restart. */
+  get broken(): Error | null {
+    return this.#broken;
+  }
+
   append(records: Change[]): Promise<void> {
     if (this.#closed) return Promise.reject(new Error('the journal is closed'));
     if (this.#broken !== null) return Promise.reject(this.#broken);

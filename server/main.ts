@@ -195,6 +195,7 @@ async function openChat(config: Config, logger: Logger, metrics: Metrics | null)
     workers: config.workers,
     rateLimit: config.rateLimit,
     onError: (event, error) => logger.error(event, { error }),
+    onEvent: (level, event, fields) => logger[level](event, fields),
     onFsync: (seconds, records) => {
       metrics?.journalFsync.observe(seconds);
       metrics?.journalBatch.observe(records);

@@ -19,6 +19,9 @@ export interface SendResult {
 }
 
 /** Figures for metrics and the startup banner. */
+/** How a store reports what an operator should see in chat.log (main.ts passes the logger). */
+export type EventListener = (level: 'info' | 'warn' | 'error', event: string, fields: Record<string, unknown>) => void;
+
 export interface StoreStats {
   ring: { used: number; capacity: number; arenaUsedBytes: number; arenaBytes: number };
   /** `completed`: tasks the worker threads have finished since start. */

@@ -9,6 +9,14 @@
 // Nothing is acknowledged or visible before it is durable. Writers never evict a change above
 // PUBLISHED (server/ring-buffer.ts, keepUnpublished), so a round always finds every change it
 // has to journal; were one missing anyway, its writer is refused rather than told it succeeded.
+//
+// A change in the ring cannot be taken back, so when the disk refuses a round (full, a quota)
+// its writers are not refused: that would be a lie, as the next round journals the same
+// changes. The round is retried with a backoff until the disk takes it, and the writers are
+// answered then; meanwhile `failure` is set, so the store refuses new writes before they reach
+// the ring, and health says the node cannot write. Only a journal broken for good (a failed
+// fsync: journal.ts) or a shutdown ends the wait with a refusal, and then truthfully: nothing
+// above the journal's end is ever published.
 import { ApiError } from '../errors.js';
 import type { Journal } from '../journal.js';
 import type { Snapshot } from '../journal-snapshot.js';
@@ -27,6 +35,8 @@ export interface CommitLoopOptions {
    */
   writeSnapshot(path: string, upTo: number): Promise<Snapshot>;
   onError(event: string, error: unknown): void;
+  /** The journal takes writes again after `failedForMs` of refusing them. */
+  onRecovered(failedForMs: number): void;
 }
 
 interface Waiter {
@@ -41,18 +51,27 @@ interface Waiter {
  */
 const RECORD_OVERHEAD_BYTES = 128;
 
+/** First and longest pause before a round the disk refused is tried again. */
+const RETRY_FIRST_MS = 50;
+const RETRY_MAX_MS = 2_000;
+
 export class CommitLoop {
   readonly #ring: RingBuffer;
   readonly #journal: Journal | null;
   readonly #onPublished: (changes: Change[]) => void;
   readonly #writeSnapshot: (path: string, upTo: number) => Promise<Snapshot>;
   readonly #onError: (event: string, error: unknown) => void;
+  readonly #onRecovered: (failedForMs: number) => void;
   /** Highest seq on disk; the ring may hold more (written by a worker, not yet journaled). */
   #journaled: number;
   #committing: Promise<boolean> | null = null;
   #waiters: Waiter[] = [];
   /** The journal's size right after its last compaction. */
   #compactedBytes = 0;
+  /** Why the journal refuses writes, and since when; null while it takes them. */
+  #failure: { error: Error; sinceMs: number } | null = null;
+  #isStopping = false;
+  #wakeRetry: (() => void) | null = null;
 
   constructor(options: CommitLoopOptions) {
     this.#ring = options.ring;
@@ -60,7 +79,21 @@ export class CommitLoop {
     this.#onPublished = options.onPublished;
     this.#writeSnapshot = options.writeSnapshot;
     this.#onError = options.onError;
+    this.#onRecovered = options.onRecovered;
     this.#journaled = options.ring.head;
+  }
+
+  /**
+   * Why the journal refuses writes right now (it may take them again: see `isBroken`), or null.
+   * Writes that reach the ring meanwhile are stored once it does.
+   */
+  get failure(): Error | null {
+    return this.#journal?.broken ?? this.#failure?.error ?? null;
+  }
+
+  /** The journal will take nothing more until a restart. */
+  get isBroken(): boolean {
+    return this.#journal?.broken != null;
   }
 
   /** Resolves once `seq` is on disk and published; rejects (UNAVAILABLE) if it cannot be. */
@@ -75,7 +108,8 @@ export class CommitLoop {
   /**
    * Journals and publishes everything written to the ring so far. One run at a time; writes
    * that land meanwhile are taken by the next round, which is what makes the fsync a group
-   * commit. Resolves false when the journal failed (the writes of that round were refused).
+   * commit. Resolves false when the journal broke for good or the loop was stopped (the writes
+   * not on disk were refused).
    */
   commit(): Promise<boolean> {
     if (this.#committing) return this.#committing;
@@ -113,7 +147,17 @@ export class CommitLoop {
     }
   }
 
+  /**
+   * Ends a wait for the disk (shutdown): writers not on disk yet are refused, as the process is
+   * about to exit without publishing them. Commits that succeed are unaffected.
+   */
+  stop(): void {
+    this.#isStopping = true;
+    this.#wakeRetry?.();
+  }
+
   async #commitRounds(): Promise<boolean> {
+    let retryMs = RETRY_FIRST_MS;
     while (this.#ring.head > this.#journaled) {
       const head = this.#ring.head;
       const { changes, missed } = this.#ring.readChanges(this.#journaled, Number.MAX_SAFE_INTEGER, head);
@@ -121,12 +165,22 @@ export class CommitLoop {
       try {
         if (this.#journal) await this.#journal.append(changes.map(forJournal));
       } catch (error) {
-        this.#onError('journal-append-failed', error);
-        const refusal = new ApiError('UNAVAILABLE', 'the server could not save that to disk; please try again in a moment', {
-          retryAfter: 5,
-        });
-        this.#settleWaiters(head, refusal);
-        return false;
+        if (this.#failure === null) {
+          this.#failure = { error: error as Error, sinceMs: Date.now() };
+          this.#onError('journal-append-failed', error);
+        }
+        if (this.isBroken || this.#isStopping) {
+          this.#refuseUnjournaled();
+          return false;
+        }
+        await this.#pause(retryMs);
+        retryMs = Math.min(2 * retryMs, RETRY_MAX_MS);
+        continue;
+      }
+      if (this.#failure !== null) {
+        this.#onRecovered(Date.now() - this.#failure.sinceMs);
+        this.#failure = null;
+        retryMs = RETRY_FIRST_MS;
       }
       this.#journaled = head;
       this.#ring.publish(head);
@@ -135,6 +189,29 @@ export class CommitLoop {
     }
     void this.compactIfLarge();
     return true;
+  }
+
+  // A pause that stop() cuts short.
+  async #pause(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.#wakeRetry = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.#wakeRetry = null;
+  }
+
+  // Nothing above #journaled will be published by this process: every writer waiting for it
+  // hears so, and nothing was stored.
+  #refuseUnjournaled(): void {
+    const refusal = this.isBroken
+      ? new ApiError('UNAVAILABLE', 'the server can no longer save to disk and must be restarted; that was not stored', { retryAfter: 30 })
+      : new ApiError('SHUTTING_DOWN', 'the server is shutting down and could not save that to disk; it was not stored, send it again', {
+          retryAfter: 5,
+        });
+    this.#settleWaiters(Number.MAX_SAFE_INTEGER, refusal);
   }
 
   // Changes after #journaled and before `firstKept` were evicted before they reached the disk.

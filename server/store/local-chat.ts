@@ -16,7 +16,7 @@ import { Piscina } from 'piscina';
 import { checkUsername } from '../../protocol/username.js';
 import { MAX_CLIENT_ID_LENGTH } from '../../protocol/limits.js';
 import type { ChangeSet, ChatMessage } from '../../protocol/message.js';
-import type { Chat, LiveChange, SendResult, Session, StoreStats } from '../chat/chat.js';
+import type { Chat, EventListener, LiveChange, SendResult, Session, StoreStats } from '../chat/chat.js';
 import { Listeners } from '../chat/listeners.js';
 import { hashToken } from '../chat/session-token.js';
 import { ApiError, unwrapOutcome } from '../errors.js';
@@ -42,6 +42,7 @@ export interface LocalChatOptions {
   rateLimit: number;
   onFsync?: (seconds: number, records: number) => void;
   onError?: (event: string, error: unknown) => void;
+  onEvent?: EventListener;
 }
 
 const STORE_TASK = fileURLToPath(new URL('../workers/store-task.js', import.meta.url));
@@ -89,6 +90,7 @@ export class LocalChat implements Chat {
       onPublished: (changes) => this.#announce(changes),
       writeSnapshot: (path, upTo) => this.#writeSnapshot(path, upTo),
       onError: this.#onError,
+      onRecovered: (failedForMs) => options.onEvent?.('info', 'journal-append-recovered', { failedForMs }),
     });
     this.#writes = new WriteQueue({ ring, pool, commit: () => this.#commits.commit(), onError: this.#onError });
   }
@@ -133,7 +135,9 @@ export class LocalChat implements Chat {
   async login(username: unknown): Promise<Session> {
     const check = checkUsername(username);
     if (!check.ok) throw new ApiError('INVALID_USERNAME', check.message);
-    const token = await this.#sessions.create(check.username);
+    const { token, evicted } = await this.#sessions.create(check.username);
+    // Its connections and streams must not go on with a session that no longer exists.
+    if (evicted !== undefined) this.#sessionEndedListeners.emit(evicted);
     return { token, username: check.username };
   }
 
@@ -168,6 +172,7 @@ export class LocalChat implements Chat {
       const pending = this.#pendingClientIds.get(key);
       if (pending) return { message: await pending, duplicate: true };
     }
+    this.#refuseWhileDiskRefuses();
     const waitSeconds = this.#limiter.take(username);
     if (waitSeconds > 0) {
       throw new ApiError('RATE_LIMITED', `you are sending too fast; wait ${waitSeconds} s and try again`, {
@@ -200,6 +205,7 @@ export class LocalChat implements Chat {
     if (!Number.isSafeInteger(messageId) || messageId < 1) {
       throw new ApiError('NOT_FOUND', `there is no message ${String(messageId)}; ids are positive whole numbers`);
     }
+    this.#refuseWhileDiskRefuses();
     const { seq } = await this.#write({ kind: 'delete', user: username, messageId, timeMs: Date.now() });
     return { cursor: seq };
   }
@@ -236,6 +242,16 @@ export class LocalChat implements Chat {
     if (this.#sentByClientId.size > this.#maxClientIds) {
       this.#sentByClientId.delete(this.#sentByClientId.keys().next().value!);
     }
+  }
+
+  // A write that reached the ring is stored once the disk takes it (commit-loop.ts), so new
+  // ones are refused before they get there, while nothing is stored yet.
+  #refuseWhileDiskRefuses(): void {
+    if (this.#commits.failure === null) return;
+    if (this.#commits.isBroken) {
+      throw new ApiError('UNAVAILABLE', 'the server can no longer save to disk and must be restarted; nothing was stored', { retryAfter: 30 });
+    }
+    throw new ApiError('UNAVAILABLE', 'the server cannot save to disk right now; nothing was stored, try again in a moment', { retryAfter: 5 });
   }
 
   #refuseWhenClosed(): void {
@@ -283,7 +299,7 @@ export class LocalChat implements Chat {
   }
 
   async isHealthy(): Promise<boolean> {
-    if (this.#closed) return false;
+    if (this.#closed || this.#commits.failure !== null) return false;
     if (this.pool === null) return true;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 2000)));
@@ -297,6 +313,7 @@ export class LocalChat implements Chat {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#commits.stop();
     await this.#writes.settle();
     await this.#commits.commit();
     await this.#journal?.close();

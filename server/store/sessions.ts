@@ -78,16 +78,20 @@ export class SessionStore {
     return this.#sessions.get(hash);
   }
 
-  /** Creates a session; resolves once it is on disk, so a restart right after keeps it. */
-  async create(username: string): Promise<string> {
+  /**
+   * Creates a session; resolves once it is on disk, so a restart right after keeps it. Past
+   * MAX_SESSIONS the oldest session ends to make room: `evicted` is its hash.
+   */
+  async create(username: string): Promise<{ token: string; evicted?: string }> {
     const token = newToken();
     const hash = hashToken(token);
     const session = { username, createdMs: Date.now() };
     this.#sessions.set(hash, session);
+    let evicted: string | undefined;
     if (this.#sessions.size > MAX_SESSIONS) {
-      const oldest = this.#sessions.keys().next().value!;
-      this.#sessions.delete(oldest);
-      await this.#append({ op: 'remove', hash: oldest });
+      evicted = this.#sessions.keys().next().value!;
+      this.#sessions.delete(evicted);
+      await this.#append({ op: 'remove', hash: evicted });
     }
     try {
       await this.#append({ op: 'add', hash, ...session });
@@ -95,7 +99,7 @@ export class SessionStore {
       this.#sessions.delete(hash); // a session the client never learnt of must not linger
       throw error;
     }
-    return token;
+    return { token, evicted };
   }
 
   async remove(token: string): Promise<void> {

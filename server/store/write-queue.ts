@@ -10,7 +10,7 @@
 //
 // A write the ring has no room for (it would evict a change that is not on disk yet) waits for
 // the commit loop to catch up and is tried again, ahead of everything queued after it; if the
-// journal fails instead, it is refused.
+// journal breaks for good instead, it is refused (it never reached the ring).
 import type { Piscina } from 'piscina';
 import type { TaskOutcome } from '../errors.js';
 import type { RingBuffer } from '../ring-buffer.js';
@@ -34,10 +34,11 @@ interface QueuedWrite {
 export const POOL_MIN_TEXT = 32 * 1024;
 
 const TASK_FAILED: TaskOutcome<Written> = { ok: false, code: 'UNAVAILABLE', message: 'the server could not store that; please try again' };
+// Only a journal broken for good or a shutdown ends a commit without catching up (commit-loop.ts).
 const JOURNAL_FAILED: TaskOutcome<Written> = {
   ok: false,
   code: 'UNAVAILABLE',
-  message: 'the server could not save that to disk; please try again in a moment',
+  message: 'the server cannot save to disk any more; that was not stored',
 };
 
 export class WriteQueue {
@@ -49,6 +50,8 @@ export class WriteQueue {
   #waitingForRoom: QueuedWrite[] = [];
   #flushScheduled = false;
   #isApplying = false;
+  /** Callers of settle(), told when the queue next has nothing to do. */
+  #settling: (() => void)[] = [];
 
   constructor(options: WriteQueueOptions) {
     this.#ring = options.ring;
@@ -66,10 +69,20 @@ export class WriteQueue {
   }
 
   /** Resolves once nothing is queued, being applied or waiting for room (for shutdown). */
-  async settle(): Promise<void> {
-    while (this.#queue.length > 0 || this.#waitingForRoom.length > 0 || this.#isApplying || this.#flushScheduled) {
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
+  settle(): Promise<void> {
+    if (this.#isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.#settling.push(resolve));
+  }
+
+  #isIdle(): boolean {
+    return this.#queue.length === 0 && this.#waitingForRoom.length === 0 && !this.#isApplying && !this.#flushScheduled;
+  }
+
+  #tellIfSettled(): void {
+    if (this.#settling.length === 0 || !this.#isIdle()) return;
+    const settling = this.#settling;
+    this.#settling = [];
+    for (const resolve of settling) resolve();
   }
 
   #scheduleFlush(): void {
@@ -86,7 +99,7 @@ export class WriteQueue {
     if (this.#waitingForRoom.length > 0) return;
     const batch = this.#queue;
     this.#queue = [];
-    if (batch.length === 0) return;
+    if (batch.length === 0) return this.#tellIfSettled();
     this.#isApplying = true;
     const ops = batch.map((queued) => queued.op);
     const run: Promise<WriteOutcome[]> =
@@ -110,18 +123,19 @@ export class WriteQueue {
         this.#isApplying = false;
         if (this.#queue.length > 0) this.#scheduleFlush();
         void this.#commit().then((caughtUp) => this.#retryWaiting(caughtUp));
+        this.#tellIfSettled();
       });
   }
 
   // Runs after a commit: everything written before it is published, so there is room again,
-  // unless the journal failed, in which case waiting longer would not help.
+  // unless the journal broke for good, in which case waiting longer would not help.
   #retryWaiting(caughtUp: boolean): void {
     if (this.#waitingForRoom.length === 0) return;
     const waiting = this.#waitingForRoom;
     this.#waitingForRoom = [];
     if (!caughtUp) {
       waiting.forEach((queued) => queued.resolve(JOURNAL_FAILED));
-      return;
+      return this.#tellIfSettled();
     }
     this.#queue = [...waiting, ...this.#queue];
     this.#scheduleFlush();

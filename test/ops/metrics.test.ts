@@ -206,7 +206,7 @@ test('GET /api/health answers 503 with Retry-After while a cluster node cannot r
     return answer.status === 503 && answer;
   }, 15_000);
   assert.equal(down.body.code, 'UNAVAILABLE');
-  assert.match(String(down.body.error), /not answering; see chat\.log/);
+  assert.match(String(down.body.error), /not answering, or cannot write to disk\); see chat\.log/);
   assert.ok(Number(down.retryAfter) > 0, `Retry-After: ${down.retryAfter}`);
 
   await redis.restart();

@@ -1,5 +1,5 @@
-// GET /api/health for load balancers: 200 when the store and its workers answer, 503 when they
-// do not or the server is shutting down (so a balancer drains it first). Every 503 carries
+// GET /api/health for load balancers: 200 when the store and its workers answer and it can
+// write, 503 when not or when the server is shutting down (so a balancer drains it first). Every 503 carries
 // Retry-After (server/errors.ts).
 import { ApiError } from '../../errors.js';
 import type { Exchange } from '../exchange.js';
@@ -15,7 +15,7 @@ export async function getHealth(exchange: Exchange, edge: Edge): Promise<void> {
     throw new ApiError('SHUTTING_DOWN', 'the server is shutting down');
   }
   if (!(await isHealthyWithin(edge, CHECK_TIMEOUT_MS))) {
-    throw new ApiError('UNAVAILABLE', 'the message store or its workers are not answering; see chat.log');
+    throw new ApiError('UNAVAILABLE', 'the message store cannot serve (not answering, or cannot write to disk); see chat.log');
   }
   sendJson(exchange, 200, HEALTHY);
 }
