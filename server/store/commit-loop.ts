@@ -140,11 +140,20 @@ export class CommitLoop {
     // Called between rounds, so everything up to #journaled is in the journal and nothing more.
     const upTo = this.#journaled;
     try {
-      await journal.compact((path) => this.#writeSnapshot(path, upTo));
-      this.#compactedBytes = journal.sizeBytes;
+      await journal.compact(async (path) => {
+        const snapshot = await this.#writeSnapshot(path, upTo);
+        // What was retained, not the tail appended meanwhile: counting that would raise the bar
+        // for the next compaction with every busy one.
+        this.#compactedBytes = snapshot.bytes;
+        return snapshot;
+      });
     } catch (error) {
       this.#onError('journal-compaction-failed', error);
+      return;
     }
+    // Under a burst the tail appended during the rewrite can be large again. Check once more
+    // between rounds, as compaction must be: a commit with nothing to write ends in that check.
+    void this.commit();
   }
 
   /**

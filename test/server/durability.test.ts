@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { Journal, JOURNAL_FILE } from '../../server/journal.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/tcp-client.js';
+import { until } from '../http/support.js';
 
 function temporaryDataDir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'parley-durability-'));
@@ -149,8 +150,10 @@ test('the journal stays near what the ring can hold, however long the texts (#8)
   const server = await startServer({ dataDir, args: ['--arena-mb', '1', '--capacity', '1024'] });
   t.after(() => server.stop());
   const sent = await burstOfLongMessages(server, 4, 125); // 500 x 16 KB = 8 MB of text
-  const size = statSync(join(dataDir, JOURNAL_FILE)).size;
-  assert.ok(size < 4 * 1024 * 1024, `the journal is ${size} bytes after 8 MB of messages`);
+  // Compaction runs beside the appends, so on a loaded machine a burst can outrun it for a while;
+  // once the burst is over it brings the journal back near the ring's size on its own.
+  const size = () => statSync(join(dataDir, JOURNAL_FILE)).size;
+  await until(async () => size() < 4 * 1024 * 1024, 'a journal under 4 MiB after 8 MB of messages');
   assert.equal(await server.stop(), 0);
 
   const restarted = await startServer({ dataDir, args: ['--arena-mb', '1', '--capacity', '1024'] });
