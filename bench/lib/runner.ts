@@ -31,7 +31,7 @@ export async function runScenario(scenario: Scenario, options: BenchOptions, log
   try {
     for (const name of scenario.systems.filter((s) => options.systems.includes(s))) {
       const spec = SYSTEMS[name];
-      results[name] = { description: spec.description, metrics: {} };
+      results[name] = { description: spec.description, metrics: {}, remarks: [] };
       try {
         const system = await spec.start({ cpuProf: options.cpuProf });
         running.set(name, system);
@@ -50,9 +50,12 @@ export async function runScenario(scenario: Scenario, options: BenchOptions, log
         const system = running.get(name);
         if (!system || results[name]!.error) continue;
         try {
-          const figures = await run.measure(system, round);
+          const remarks: string[] = [];
+          const figures = await run.measure(system, round, (line) => remarks.push(line));
           rounds.get(name)!.push(figures);
           log(`   round ${round + 1} ${name}: ${formatFigures(scenario, figures)}`);
+          for (const line of remarks) log(`      ${line}`);
+          results[name]!.remarks.push(...remarks.map((line) => `round ${round + 1}: ${line}`));
         } catch (error) {
           results[name]!.error = `round ${round + 1} failed: ${describe(error)}`;
           log(`   ${name}: ${results[name]!.error}`);

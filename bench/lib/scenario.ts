@@ -9,7 +9,6 @@ export interface Metric {
   key: string;
   label: string;
   unit: string;
-  higherIsBetter: boolean;
   digits: number;
 }
 
@@ -42,8 +41,11 @@ export interface Target {
 export interface ScenarioRun {
   /** Seeds, logs in and checks the system's answers before anything is timed. Throws to leave it out. */
   prepare(system: RunningSystem): Promise<void>;
-  /** One timed round: metric key -> value. */
-  measure(system: RunningSystem, round: number): Promise<Record<string, number>>;
+  /**
+   * One timed round: metric key -> value. `remark` adds a line the runner prints under the
+   * round's figures and keeps in the results (e.g. why clients were lost).
+   */
+  measure(system: RunningSystem, round: number, remark: (line: string) => void): Promise<Record<string, number>>;
   close(): Promise<void>;
   /** Lines for the report: the scale actually used, anything scaled down and why. */
   notes: string[];
@@ -79,6 +81,8 @@ export interface TargetResult extends Target {
 export interface SystemResult {
   description: string;
   metrics: Record<string, Summary>;
+  /** Lines the scenario added to its rounds, prefixed with the round. */
+  remarks: string[];
   /** Why it was left out (failed to start, wrong answers, error during a round). */
   error?: string;
 }

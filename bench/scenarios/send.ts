@@ -32,10 +32,10 @@ export const send: Scenario = {
     'POST /api/messages from 64 keep-alive connections, one user each; Parley journals with fsync before it acknowledges, the peers write nothing.',
   systems: ['parley', 'parley-inline', 'parley-cluster', 'plain', 'fastify', 'python'],
   metrics: [
-    { key: 'perSecond', label: 'acknowledged/s', unit: '', higherIsBetter: true, digits: 0 },
-    { key: 'p99Ms', label: 'p99', unit: 'ms', higherIsBetter: false, digits: 1 },
-    { key: 'cores', label: 'server CPU', unit: 'cores', higherIsBetter: false, digits: 2 },
-    { key: 'failed', label: 'failed', unit: '', higherIsBetter: false, digits: 0 },
+    { key: 'perSecond', label: 'acknowledged/s', unit: '', digits: 0 },
+    { key: 'p99Ms', label: 'p99', unit: 'ms', digits: 1 },
+    { key: 'cores', label: 'server CPU', unit: 'cores', digits: 2 },
+    { key: 'failed', label: 'failed', unit: '', digits: 0 },
   ],
   comparisons: [
     { metric: 'perSecond', system: 'parley', against: 'plain', atLeast: 0.8 },
