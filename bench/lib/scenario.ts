@@ -10,6 +10,8 @@ export interface Metric {
   label: string;
   unit: string;
   digits: number;
+  /** Where the instrument stops (histogram.ts): a round past it is Infinity, shown as "> cap". */
+  cap?: number;
 }
 
 /** `system / against` on one metric, measured in the same run. */
@@ -67,7 +69,12 @@ export interface Scenario {
 
 export interface ComparisonResult extends Comparison {
   ratio: number;
-  /** Lowest and highest per-round ratio (rounds pair up in run order). */
+  /**
+   * Set when one side's median is past the metric's cap: the ratio was taken with the cap in its
+   * place, so the true ratio is at most ('≤') or at least ('≥') `ratio`. Both past it: ratio NaN.
+   */
+  bound?: '≤' | '≥';
+  /** Lowest and highest per-round ratio (rounds pair up in run order; rounds past the cap left out). */
   low: number;
   high: number;
   pass: boolean | undefined;

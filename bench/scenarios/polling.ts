@@ -3,6 +3,7 @@
 // 10,000 messages, C chosen so every answer holds the newest 10 messages. Includes the
 // worker-pool ablation (scenario 6: --workers 0) and the two-node cluster when it runs.
 import { ApiClient, loginMany, seedMessages } from '../lib/api.js';
+import { LATENCY_CAP_MS } from '../lib/histogram.js';
 import { runHttpLoad } from '../lib/http-load.js';
 import type { BenchOptions } from '../lib/options.js';
 import type { Scenario, ScenarioRun } from '../lib/scenario.js';
@@ -56,7 +57,7 @@ export const polling: Scenario = {
   systems: ['parley', 'parley-inline', 'parley-cluster', 'plain', 'fastify', 'python', 'ceiling'],
   metrics: [
     { key: 'perSecond', label: 'answers/s', unit: '', digits: 0 },
-    { key: 'p99Ms', label: 'p99', unit: 'ms', digits: 1 },
+    { key: 'p99Ms', label: 'p99', unit: 'ms', digits: 1, cap: LATENCY_CAP_MS },
     { key: 'cores', label: 'server CPU', unit: 'cores', digits: 2 },
     { key: 'failed', label: 'failed', unit: '', digits: 0 },
   ],

@@ -3,6 +3,7 @@
 // fsync; the peers keep messages in memory only. After each run the store is read back: every
 // acknowledged message must be there. Includes the worker-pool ablation and the cluster.
 import { ApiClient, loginMany, seedMessages } from '../lib/api.js';
+import { LATENCY_CAP_MS } from '../lib/histogram.js';
 import { runHttpLoad } from '../lib/http-load.js';
 import type { Scenario, ScenarioRun } from '../lib/scenario.js';
 import { CpuMeter } from '../lib/server-cpu.js';
@@ -33,7 +34,7 @@ export const send: Scenario = {
   systems: ['parley', 'parley-inline', 'parley-cluster', 'plain', 'fastify', 'python'],
   metrics: [
     { key: 'perSecond', label: 'acknowledged/s', unit: '', digits: 0 },
-    { key: 'p99Ms', label: 'p99', unit: 'ms', digits: 1 },
+    { key: 'p99Ms', label: 'p99', unit: 'ms', digits: 1, cap: LATENCY_CAP_MS },
     { key: 'cores', label: 'server CPU', unit: 'cores', digits: 2 },
     { key: 'failed', label: 'failed', unit: '', digits: 0 },
   ],
