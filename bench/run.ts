@@ -1,4 +1,4 @@
-// `npm run bench` (full run, ~20 minutes), `npm run bench -- --quick` (about a minute),
+// `npm run bench` (full run, ~23 minutes on the 2-core machine), `npm run bench -- --quick` (about a minute),
 // `npm run bench -- --check` (tiny: proves the harness and every peer work). Starts every system
 // on loopback, runs the scenarios of issue #6, prints Markdown tables with each figure as a
 // ratio against a peer measured in the same run, and writes the JSON under bench/results/.

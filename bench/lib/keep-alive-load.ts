@@ -9,7 +9,7 @@
 //
 //   write request -> [HEAD: "HTTP/1.1 200 ...\r\n...\r\n\r\n"] -> [BODY: length | chunks] -> next
 import { connect, type Socket } from 'node:net';
-import { createHistogram, latencyPercentile, recordLatency } from './histogram.js';
+import { createHistogram, recordLatency } from './histogram.js';
 import { HOST } from './paths.js';
 
 /** A request that gets no complete answer in this time counts as failed; its socket is replaced. */
@@ -121,8 +121,4 @@ export function runKeepAliveLoad(load: KeepAliveLoad): Promise<KeepAliveResult> 
       resolve(result);
     }, load.seconds * 1000);
   });
-}
-
-export function latencyOf(result: KeepAliveResult, p: number): number {
-  return latencyPercentile(result.latency, p);
 }

@@ -69,7 +69,7 @@ export interface BenchOptions {
 
 export const USAGE = `Usage: npm run bench -- [options]
 
-  --quick              about a minute: 1 round, small scale (the full run takes ~20 minutes)
+  --quick              about a minute: 1 round, small scale (the full run takes ~23 minutes)
   --check              tiny scale, only proves that every scenario and peer works
   --rounds N           rounds of alternating systems (default 3 for the full run)
   --seconds S          length of each timed HTTP run

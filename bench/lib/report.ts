@@ -5,6 +5,7 @@ import { cpus, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { BenchOptions } from './options.js';
 import { RESULTS_DIR } from './paths.js';
+import { formatValue, number } from './format.js';
 import { readFileLimit } from './proc-stats.js';
 import type { ComparisonResult, ScenarioResult, TargetResult } from './scenario.js';
 
@@ -28,25 +29,33 @@ export function describeMachine(): Machine {
   };
 }
 
-function number(value: number, digits: number): string {
-  if (!Number.isFinite(value)) return 'n/a';
-  return value.toLocaleString('en', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
-
 function verdict(pass: boolean | undefined): string {
   return pass === undefined ? '' : pass ? 'PASS' : 'FAIL';
+}
+
+/** A ratio as printed: "n/a", "0.91×", or a bound when one side was past the cap ("≤ 0.40×"). */
+function formatRatio(c: ComparisonResult): string {
+  if (!Number.isFinite(c.ratio)) return 'n/a';
+  return `${c.bound ? `${c.bound} ` : ''}${number(c.ratio, 2)}×`;
+}
+
+/** The verdict of a judged ratio; a bound that cannot decide it says so instead of "not measured". */
+function ratioVerdict(c: ComparisonResult): string {
+  if (c.pass !== undefined) return verdict(c.pass);
+  return c.bound ? 'undecided (past the cap)' : 'not measured';
 }
 
 function ratioLine(c: ComparisonResult, result: ScenarioResult): string {
   const metric = result.metrics.find((m) => m.key === c.metric)!;
   const target = c.atLeast !== undefined ? `≥ ${c.atLeast}×` : c.atMost !== undefined ? `≤ ${c.atMost}×` : '';
   const range = Number.isFinite(c.low) ? `${number(c.low, 2)}–${number(c.high, 2)}` : '';
-  return `| ${c.system} / ${c.against} | ${metric.label} | ${Number.isFinite(c.ratio) ? `${number(c.ratio, 2)}×` : 'n/a'} | ${range} | ${target} | ${verdict(c.pass)} | ${c.note ?? ''} |`;
+  const judged = c.atLeast !== undefined || c.atMost !== undefined;
+  return `| ${c.system} / ${c.against} | ${metric.label} | ${formatRatio(c)} | ${range} | ${target} | ${judged ? ratioVerdict(c) : ''} | ${c.note ?? ''} |`;
 }
 
 function targetLine(t: TargetResult, result: ScenarioResult): string {
   const metric = result.metrics.find((m) => m.key === t.metric)!;
-  const value = `${number(t.value, metric.digits)}${metric.unit ? ` ${metric.unit}` : ''}`;
+  const value = `${formatValue(t.value, metric)}${metric.unit ? ` ${metric.unit}` : ''}`;
   return `| ${t.system}: ${t.label} | ${value}${t.worstRound ? ' (worst round)' : ''} | ${t.pass === undefined ? 'not measured' : verdict(t.pass)} |`;
 }
 
@@ -62,7 +71,7 @@ export function formatScenario(result: ScenarioResult): string {
       lines.push(`| ${name} | ${system.error.split('\n')[0]} |`);
       continue;
     }
-    const cells = result.metrics.map((m) => number(system.metrics[m.key]?.median ?? Number.NaN, m.digits));
+    const cells = result.metrics.map((m) => formatValue(system.metrics[m.key]?.median ?? Number.NaN, m));
     const spread = system.metrics[main.key]?.spread;
     lines.push(`| ${name} | ${cells.join(' | ')} | ${spread === undefined || !Number.isFinite(spread) ? '' : `${number(spread * 100, 0)}%`} |`);
     if (system.error) lines.push(`| ${name} | ${system.error.split('\n')[0]} |`);
@@ -83,11 +92,11 @@ export function formatSummary(results: ScenarioResult[]): string {
   for (const result of results) {
     for (const c of result.comparisons.filter((c) => c.atLeast !== undefined || c.atMost !== undefined)) {
       const bound = c.atLeast !== undefined ? `≥ ${c.atLeast}×` : `≤ ${c.atMost}×`;
-      lines.push(`| ${result.number}. ${result.title} | ${c.system} / ${c.against} ${bound} | ${Number.isFinite(c.ratio) ? `${number(c.ratio, 2)}×` : 'n/a'} | ${c.pass === undefined ? 'not measured' : verdict(c.pass)} |`);
+      lines.push(`| ${result.number}. ${result.title} | ${c.system} / ${c.against} ${bound} | ${formatRatio(c)} | ${ratioVerdict(c)} |`);
     }
     for (const t of result.targets) {
       const metric = result.metrics.find((m) => m.key === t.metric)!;
-      lines.push(`| ${result.number}. ${result.title} | ${t.system}: ${t.label} | ${number(t.value, metric.digits)}${metric.unit ? ` ${metric.unit}` : ''} | ${t.pass === undefined ? 'not measured' : verdict(t.pass)} |`);
+      lines.push(`| ${result.number}. ${result.title} | ${t.system}: ${t.label} | ${formatValue(t.value, metric)}${metric.unit ? ` ${metric.unit}` : ''} | ${t.pass === undefined ? 'not measured' : verdict(t.pass)} |`);
     }
   }
   return lines.join('\n');
@@ -105,6 +114,9 @@ export function writeResults(options: BenchOptions, results: ScenarioResult[], m
     scale: options.scale,
     scenarios: results,
   };
-  writeFileSync(file, `${JSON.stringify(body, null, 2)}\n`);
+  // JSON has no Infinity: a round past a metric's cap is written as "Infinity" (Number() reads
+  // it back), next to the metric's `cap`, instead of turning into null.
+  const json = JSON.stringify(body, (_key, value: unknown) => (value === Number.POSITIVE_INFINITY ? 'Infinity' : value), 2);
+  writeFileSync(file, `${json}\n`);
   return file;
 }

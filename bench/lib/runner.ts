@@ -6,6 +6,7 @@
 import { loadavg } from 'node:os';
 import type { BenchOptions } from './options.js';
 import type { Comparison, ComparisonResult, Scenario, ScenarioResult, SystemResult, Target, TargetResult } from './scenario.js';
+import { formatValue } from './format.js';
 import { summarize } from './stats.js';
 import { SYSTEMS, type RunningSystem, type SystemName } from './systems.js';
 
@@ -24,14 +25,14 @@ export async function runScenario(scenario: Scenario, options: BenchOptions, log
   const started = performance.now();
   const loadBefore = loadavg()[0]!;
   const results: Partial<Record<SystemName, SystemResult>> = {};
-  const rounds = new Map<SystemName, Record<string, number>[]>();
+  const rounds: Rounds = new Map();
   const running = new Map<SystemName, RunningSystem>();
   const run = scenario.start(options);
   log(`\n${scenario.number}. ${scenario.title}`);
   try {
     for (const name of scenario.systems.filter((s) => options.systems.includes(s))) {
       const spec = SYSTEMS[name];
-      results[name] = { description: spec.description, metrics: {} };
+      results[name] = { description: spec.description, metrics: {}, remarks: [] };
       try {
         const system = await spec.start({ cpuProf: options.cpuProf });
         running.set(name, system);
@@ -50,9 +51,12 @@ export async function runScenario(scenario: Scenario, options: BenchOptions, log
         const system = running.get(name);
         if (!system || results[name]!.error) continue;
         try {
-          const figures = await run.measure(system, round);
+          const remarks: string[] = [];
+          const figures = await run.measure(system, round, (line) => remarks.push(line));
           rounds.get(name)!.push(figures);
           log(`   round ${round + 1} ${name}: ${formatFigures(scenario, figures)}`);
+          for (const line of remarks) log(`      ${line}`);
+          results[name]!.remarks.push(...remarks.map((line) => `round ${round + 1}: ${line}`));
         } catch (error) {
           results[name]!.error = `round ${round + 1} failed: ${describe(error)}`;
           log(`   ${name}: ${results[name]!.error}`);
@@ -77,7 +81,7 @@ export async function runScenario(scenario: Scenario, options: BenchOptions, log
     metrics: scenario.metrics,
     notes: run.notes,
     systems: results,
-    comparisons: scenario.comparisons.map((c) => compare(c, rounds)),
+    comparisons: scenario.comparisons.map((c) => compare(c, rounds, scenario.metrics.find((m) => m.key === c.metric)?.cap)),
     targets: scenario.targets.map((t) => judge(t, rounds)),
     seconds: (performance.now() - started) / 1000,
     loadAverage: [loadBefore, loadavg()[0]!],
@@ -87,40 +91,70 @@ export async function runScenario(scenario: Scenario, options: BenchOptions, log
 function formatFigures(scenario: Scenario, figures: Record<string, number>): string {
   return scenario.metrics
     .filter((m) => figures[m.key] !== undefined)
-    .map((m) => `${m.label} ${figures[m.key]!.toFixed(m.digits)}${m.unit ? ` ${m.unit}` : ''}`)
+    .map((m) => `${m.label} ${formatValue(figures[m.key]!, m)}${m.unit ? ` ${m.unit}` : ''}`)
     .join(', ');
 }
 
-function valuesOf(rounds: Map<SystemName, Record<string, number>[]>, system: SystemName, metric: string): number[] {
+/** Rounds' figures per system, in run order: what compare() and judge() work on. */
+export type Rounds = Map<SystemName, Record<string, number>[]>;
+
+function valuesOf(rounds: Rounds, system: SystemName, metric: string): number[] {
   return (rounds.get(system) ?? []).map((figures) => figures[metric] ?? Number.NaN);
 }
 
-function compare(comparison: Comparison, rounds: Map<SystemName, Record<string, number>[]>): ComparisonResult {
+/** ours / theirs, where Infinity means "past `cap`" (histogram.ts): then the ratio is a bound. */
+function ratioOf(ours: number, theirs: number, cap: number | undefined): { ratio: number; bound?: '≤' | '≥' } {
+  const isOursPast = ours === Number.POSITIVE_INFINITY;
+  const isTheirsPast = theirs === Number.POSITIVE_INFINITY;
+  if (!isOursPast && !isTheirsPast) return { ratio: ours / theirs };
+  if ((isOursPast && isTheirsPast) || cap === undefined) return { ratio: Number.NaN };
+  return isTheirsPast ? { ratio: ours / cap, bound: '≤' } : { ratio: cap / theirs, bound: '≥' };
+}
+
+/** Whether `ratio` meets the comparison; undefined when unjudged or a bound cannot decide it. */
+function ratioVerdict(comparison: Comparison, ratio: number, bound: '≤' | '≥' | undefined): boolean | undefined {
+  if (!Number.isFinite(ratio)) return undefined;
+  const { atLeast, atMost } = comparison;
+  if (atLeast !== undefined) {
+    if (bound === undefined) return ratio >= atLeast;
+    if (bound === '≥' && ratio >= atLeast) return true;
+    if (bound === '≤' && ratio < atLeast) return false;
+    return undefined;
+  }
+  if (atMost !== undefined) {
+    if (bound === undefined) return ratio <= atMost;
+    if (bound === '≤' && ratio <= atMost) return true;
+    if (bound === '≥' && ratio > atMost) return false;
+  }
+  return undefined;
+}
+
+export function compare(comparison: Comparison, rounds: Rounds, cap?: number): ComparisonResult {
   const ours = valuesOf(rounds, comparison.system, comparison.metric);
   const theirs = valuesOf(rounds, comparison.against, comparison.metric);
-  const ratio = summarize(ours).median / summarize(theirs).median;
-  const paired = ours.slice(0, theirs.length).map((value, i) => value / theirs[i]!).filter(Number.isFinite);
-  const measured = Number.isFinite(ratio);
-  let pass: boolean | undefined;
-  if (measured && comparison.atLeast !== undefined) pass = ratio >= comparison.atLeast;
-  if (measured && comparison.atMost !== undefined) pass = ratio <= comparison.atMost;
+  const { ratio, bound } = ratioOf(summarize(ours).median, summarize(theirs).median, cap);
+  const paired = ours
+    .slice(0, theirs.length)
+    .flatMap((value, i) => (Number.isFinite(value) && Number.isFinite(theirs[i]) ? [value / theirs[i]!] : []))
+    .filter(Number.isFinite);
   return {
     ...comparison,
     ratio,
+    ...(bound ? { bound } : {}),
     low: paired.length > 0 ? Math.min(...paired) : Number.NaN,
     high: paired.length > 0 ? Math.max(...paired) : Number.NaN,
-    pass,
+    pass: ratioVerdict(comparison, ratio, bound),
   };
 }
 
-function judge(target: Target, rounds: Map<SystemName, Record<string, number>[]>): TargetResult {
-  const values = valuesOf(rounds, target.system, target.metric).filter(Number.isFinite);
+export function judge(target: Target, rounds: Rounds): TargetResult {
+  const values = valuesOf(rounds, target.system, target.metric).filter((value) => !Number.isNaN(value));
   let value = summarize(values).median;
   if (target.worstRound && values.length > 0) {
     value = target.below !== undefined ? Math.max(...values) : Math.min(...values);
   }
   let pass: boolean | undefined;
-  if (Number.isFinite(value)) {
+  if (!Number.isNaN(value)) {
     if (target.atLeast !== undefined) pass = value >= target.atLeast;
     if (target.below !== undefined) pass = (pass ?? true) && value < target.below;
   }

@@ -9,8 +9,9 @@ export interface Metric {
   key: string;
   label: string;
   unit: string;
-  higherIsBetter: boolean;
   digits: number;
+  /** Where the instrument stops (histogram.ts): a round past it is Infinity, shown as "> cap". */
+  cap?: number;
 }
 
 /** `system / against` on one metric, measured in the same run. */
@@ -42,8 +43,11 @@ export interface Target {
 export interface ScenarioRun {
   /** Seeds, logs in and checks the system's answers before anything is timed. Throws to leave it out. */
   prepare(system: RunningSystem): Promise<void>;
-  /** One timed round: metric key -> value. */
-  measure(system: RunningSystem, round: number): Promise<Record<string, number>>;
+  /**
+   * One timed round: metric key -> value. `remark` adds a line the runner prints under the
+   * round's figures and keeps in the results (e.g. why clients were lost).
+   */
+  measure(system: RunningSystem, round: number, remark: (line: string) => void): Promise<Record<string, number>>;
   close(): Promise<void>;
   /** Lines for the report: the scale actually used, anything scaled down and why. */
   notes: string[];
@@ -65,7 +69,12 @@ export interface Scenario {
 
 export interface ComparisonResult extends Comparison {
   ratio: number;
-  /** Lowest and highest per-round ratio (rounds pair up in run order). */
+  /**
+   * Set when one side's median is past the metric's cap: the ratio was taken with the cap in its
+   * place, so the true ratio is at most ('≤') or at least ('≥') `ratio`. Both past it: ratio NaN.
+   */
+  bound?: '≤' | '≥';
+  /** Lowest and highest per-round ratio (rounds pair up in run order; rounds past the cap left out). */
   low: number;
   high: number;
   pass: boolean | undefined;
@@ -79,6 +88,8 @@ export interface TargetResult extends Target {
 export interface SystemResult {
   description: string;
   metrics: Record<string, Summary>;
+  /** Lines the scenario added to its rounds, prefixed with the round. */
+  remarks: string[];
   /** Why it was left out (failed to start, wrong answers, error during a round). */
   error?: string;
 }

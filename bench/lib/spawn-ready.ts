@@ -55,13 +55,16 @@ export async function spawnReady(command: string, args: string[], options: Spawn
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', keep);
   running.add(child);
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', () => {
+  // A process that never started (ENOENT, EACCES) emits 'error' and 'close' but no 'exit'.
+  const exited = new Promise<void>((resolve) => {
+    const end = () => {
       running.delete(child);
       resolve();
-    }),
-  );
-  child.once('error', (error) => keep(`spawn failed: ${error.message}\n`));
+    };
+    child.once('exit', end);
+    child.once('close', end);
+  });
+  child.on('error', (error) => keep(`spawn failed: ${error.message}\n`));
 
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -80,6 +83,11 @@ export async function spawnReady(command: string, args: string[], options: Spawn
       } catch {
         reject(new Error(`${command} printed a ready line that is not JSON: ${line}`));
       }
+    });
+    // Rejected before 'close' settles `exited`, so this is the reason given.
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(new Error(`${command} could not be started: ${error.message}`));
     });
     void exited.then(() => {
       clearTimeout(timer);

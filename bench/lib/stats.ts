@@ -1,11 +1,15 @@
 // Small statistics over repeated rounds: the median resists one noisy round on a shared
 // machine, and the spread says how much to trust it.
 
+/**
+ * Rounds that yielded nothing (NaN) are left out; Infinity ("above the histogram's cap", see
+ * histogram.ts) is kept, so a round past the cap pulls the median up instead of vanishing.
+ */
 export interface Summary {
   median: number;
   min: number;
   max: number;
-  /** (max - min) / median: 0.05 means the rounds agree within 5%. */
+  /** (max - min) / median: 0.05 means the rounds agree within 5%; NaN when a round is Infinity. */
   spread: number;
   rounds: number[];
 }
@@ -18,11 +22,12 @@ export function median(values: readonly number[]): number {
 }
 
 export function summarize(values: readonly number[]): Summary {
-  const finite = values.filter(Number.isFinite);
-  const mid = median(finite);
-  const min = finite.length > 0 ? Math.min(...finite) : Number.NaN;
-  const max = finite.length > 0 ? Math.max(...finite) : Number.NaN;
-  return { median: mid, min, max, spread: mid === 0 ? 0 : (max - min) / Math.abs(mid), rounds: [...values] };
+  const measured = values.filter((value) => !Number.isNaN(value));
+  const mid = median(measured);
+  const min = measured.length > 0 ? Math.min(...measured) : Number.NaN;
+  const max = measured.length > 0 ? Math.max(...measured) : Number.NaN;
+  const spread = !Number.isFinite(max) ? Number.NaN : mid === 0 ? 0 : (max - min) / Math.abs(mid);
+  return { median: mid, min, max, spread, rounds: [...values] };
 }
 
 /** The p-th percentile (0..100) of unsorted samples, nearest-rank. */

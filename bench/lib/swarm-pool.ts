@@ -130,7 +130,6 @@ export class SwarmPool {
       open: 0,
       lost: 0,
       lostReasons: [],
-      polls: 0,
       pollErrors: 0,
     };
     for (const report of reports) {
@@ -138,7 +137,6 @@ export class SwarmPool {
       merged.duplicates += report.duplicates;
       merged.open += report.open;
       merged.lost += report.lost;
-      merged.polls += report.polls;
       merged.pollErrors += report.pollErrors;
       merged.lostReasons.push(...report.lostReasons);
       mergeInto(merged.histogram, report.histogram);

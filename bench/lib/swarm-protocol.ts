@@ -25,7 +25,6 @@ export interface SwarmReport extends DeliveryReport {
   /** Clients that closed without being asked, and why (the first few). */
   lost: number;
   lostReasons: string[];
-  polls: number;
   pollErrors: number;
 }
 

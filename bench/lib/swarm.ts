@@ -28,7 +28,6 @@ const cookies = new Map<string, string>();
 const apiClients = new Map<number, ApiClient>();
 let lost = 0;
 const lostReasons: string[] = [];
-let polls = 0;
 let pollErrors = 0;
 let isClosing = false;
 
@@ -99,7 +98,6 @@ async function openPoller(plan: ClientPlan, index: number, last: number, interva
       // as that takes (50 messages/s for 5 s is more than one default page of 100).
       for (;;) {
         const changes = await api.changes(cookie, `?last=${cursor}&limit=${POLL_PAGE}`);
-        polls++;
         for (const message of changes.messages) deliveries.record(index, message.text, true);
         cursor = changes.last;
         if (changes.messages.length + changes.deleted.length < POLL_PAGE) break;
@@ -160,7 +158,6 @@ async function closeAll(): Promise<SwarmReply> {
   plannedClients = 0;
   lost = 0;
   lostReasons.length = 0;
-  polls = 0;
   pollErrors = 0;
   return { type: 'closed' };
 }
@@ -171,7 +168,6 @@ function report(): SwarmReply {
     open: clients.length - lost,
     lost,
     lostReasons: [...lostReasons],
-    polls,
     pollErrors,
   };
   return { type: 'report', report: body };
@@ -184,7 +180,6 @@ async function handle(command: SwarmCommand): Promise<SwarmReply> {
     case 'reset':
       // Client indexes run over everything this swarm opened; size the tracking to match.
       deliveries.reset(command.expected, Math.max(plannedClients, 1));
-      polls = 0;
       pollErrors = 0;
       return report();
     case 'report':

@@ -4,7 +4,7 @@
 // every delivery, of the slowest client per message, and anything dropped.
 import { Connection } from '../../client/desktop/connection.js';
 import { ApiClient } from '../lib/api.js';
-import { latencyPercentile } from '../lib/histogram.js';
+import { LATENCY_CAP_MS, latencyPercentile } from '../lib/histogram.js';
 import type { BenchOptions } from '../lib/options.js';
 import { HOST } from '../lib/paths.js';
 import type { Scenario, ScenarioRun } from '../lib/scenario.js';
@@ -86,15 +86,16 @@ export function fanoutScenario(kind: 'sse' | 'tcp'): Scenario {
     measures: `${isSse ? '10,000 GET /api/events streams' : '5,000 TCP subscribers'} (raw sockets in swarm processes); one sender POSTs 20 messages/s; time from POST to receipt at every client.`,
     systems,
     metrics: [
-      { key: 'p99Ms', label: 'p99', unit: 'ms', higherIsBetter: false, digits: 1 },
-      { key: 'p50Ms', label: 'p50', unit: 'ms', higherIsBetter: false, digits: 1 },
-      { key: 'maxMs', label: 'max', unit: 'ms', higherIsBetter: false, digits: 1 },
-      { key: 'allP99Ms', label: 'p99 to reach all', unit: 'ms', higherIsBetter: false, digits: 1 },
-      { key: 'dropped', label: 'undelivered after 10 s', unit: '', higherIsBetter: false, digits: 0 },
-      { key: 'duplicates', label: 'duplicates', unit: '', higherIsBetter: false, digits: 0 },
-      { key: 'connectFailed', label: 'could not connect', unit: '', higherIsBetter: false, digits: 0 },
-      { key: 'cores', label: 'server CPU', unit: 'cores', higherIsBetter: false, digits: 2 },
-      { key: 'clientCores', label: 'client CPU', unit: 'cores', higherIsBetter: false, digits: 2 },
+      { key: 'p99Ms', label: 'p99', unit: 'ms', digits: 1, cap: LATENCY_CAP_MS },
+      { key: 'p50Ms', label: 'p50', unit: 'ms', digits: 1, cap: LATENCY_CAP_MS },
+      { key: 'maxMs', label: 'max', unit: 'ms', digits: 1, cap: LATENCY_CAP_MS },
+      { key: 'allP99Ms', label: 'p99 to reach all', unit: 'ms', digits: 1 },
+      { key: 'dropped', label: 'undelivered after 10 s', unit: '', digits: 0 },
+      { key: 'duplicates', label: 'duplicates', unit: '', digits: 0 },
+      { key: 'connectFailed', label: 'could not connect', unit: '', digits: 0 },
+      { key: 'lost', label: 'connections lost', unit: '', digits: 0 },
+      { key: 'cores', label: 'server CPU', unit: 'cores', digits: 2 },
+      { key: 'clientCores', label: 'client CPU', unit: 'cores', digits: 2 },
     ],
     comparisons: [
       ...systems.filter((s) => s !== 'parley' && s !== 'parley-cluster').map((against) => ({ metric: 'p99Ms', system: 'parley' as const, against })),
@@ -122,7 +123,7 @@ function startFanout(kind: 'sse' | 'tcp', options: BenchOptions): ScenarioRun {
       await checkDelivery(kind, system, api, cookie);
       prepared.set(system.name, { api, cookie });
     },
-    async measure(system) {
+    async measure(system, _round, remark) {
       const { api, cookie } = prepared.get(system.name)!;
       const last = (await api.changes(cookie, '?limit=1')).last;
       const plans = Array.from({ length: clients }, (_, i) => {
@@ -142,6 +143,7 @@ function startFanout(kind: 'sse' | 'tcp', options: BenchOptions): ScenarioRun {
         if (sent.failed > 0) throw new Error(`${sent.failed} of ${probes} sends failed: ${sent.errors.join('; ')}`);
         const expected = probes * connected.connected;
         const report = await pool.settle(expected, DRAIN_MS);
+        if (report.lost > 0) remark(`${report.lost} connections lost: ${report.lostReasons.join('; ')}`);
         return { ...summarizeDeliveries(report, expected), connectFailed: connected.failed, cores: cpu.cores(), clientCores: clientCpu.cores() };
       } finally {
         await pool.closeClients();
