@@ -1,9 +1,11 @@
 // One subscription to the chat for the whole HTTP edge, fanned out to every SSE stream and
 // waiting long-poll, plus the clock of their heartbeats and the end of a session's clients
 // when that session ends (chat.onSessionEnded: a logout on any connection or cluster node).
-// Changes published in the same tick are delivered as one batch on the next turn of the event
-// loop: each change is serialised once for all streams, each stream gets one write per batch,
-// and a burst of sends wakes a long-poll once instead of once per message.
+// Changes published together (one round of the commit loop, one read from Redis) are delivered
+// as one batch as soon as the publisher yields (a microtask, not the next turn of the event loop,
+// which under load comes only after every other socket's callbacks): each change is serialised
+// once for all streams, each stream gets one write per batch, and a burst of sends wakes a
+// long-poll once instead of once per message.
 //
 // Relies on the chat publishing a change only once reads can return it (LocalChat publishes,
 // then announces): a stream that catches up by reading and then turns live misses nothing.
@@ -97,7 +99,7 @@ export class LiveFeed {
     this.#pending.push(change);
     if (this.#isFlushScheduled) return;
     this.#isFlushScheduled = true;
-    setImmediate(() => this.#flush());
+    queueMicrotask(() => this.#flush());
   }
 
   #flush(): void {

@@ -1,12 +1,14 @@
 // Fan-out of live changes to TCP subscribers: one chat subscription for the whole listener.
-// Changes published in the same tick go out together on the next turn of the event loop, as one
-// Buffer encoded once and written to every subscriber with one write each.
+// Changes published together (one round of the commit loop, one read from Redis) go out as soon
+// as the publisher yields (a microtask: the next turn of the event loop would come, under load,
+// only after every other socket's callbacks), as one Buffer encoded once and written to every
+// subscriber with one write each.
 //
 // Why: a push is one write() per subscriber, and on loopback that system call (which also wakes
 // the reader) is most of the cost: 5,000 subscribers at 20 messages/s kept the primary thread
 // busy, and with a separate UTF-8 encoding of the same string per socket and a write per change
-// it fell behind (bench/README.md, scenario 3b). Batching per tick makes the fan-out
-// self-regulating: when a pass takes longer, the next carries more changes in the same number of
+// it fell behind (bench/README.md, scenario 3b). Batching makes the fan-out self-regulating:
+// when the commit loop falls behind, its next round carries more changes in the same number of
 // writes.
 import { encodeFrame } from '../../protocol/frame-decoder.js';
 import type { Push } from '../../protocol/tcp-frames.js';
@@ -53,7 +55,7 @@ export class SubscriberHub {
       this.#pending.push(change);
       if (this.#isFlushScheduled) return;
       this.#isFlushScheduled = true;
-      setImmediate(() => this.#flush());
+      queueMicrotask(() => this.#flush());
     });
   }
 
