@@ -15,7 +15,7 @@ import type { Chat } from '../chat/chat.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { ClientCounts } from '../ops/client-counts.js';
-import type { Exchange } from './exchange.js';
+import { CLIENT_CLOSED, type Exchange } from './exchange.js';
 import type { EndReason, LiveBatch, LiveClient, LiveFeed } from './live-feed.js';
 import { API_SECURITY_HEADERS, corsHeaders } from './respond.js';
 import { HEARTBEAT, changeEvent, cursorMark, goodbyeEvent, logoutEvent, resetEvent, retryField } from './sse-format.js';
@@ -90,6 +90,13 @@ export class SseStream implements LiveClient {
 
   start(): void {
     const { res } = this.#exchange;
+    // The client may have left while its session was checked (a cluster node waiting for a
+    // stalled Redis): 'close' has fired already, so a stream started now would never end and
+    // would hold its client slot for good.
+    if (res.destroyed) {
+      this.#exchange.recordAnswer(CLIENT_CLOSED);
+      return;
+    }
     this.#exchange.isLongLived = true;
     this.#services.clients.opened('sse');
     this.#services.feed.add(this);
