@@ -94,11 +94,17 @@ export class StaticFiles {
     }
   }
 
+  /** Never rejects: a rescan that fails leaves the index as it was and says why in the log. */
   #refresh(): Promise<void> {
     this.#rescan ??= indexAsync(this.#root, this.#index)
       .then((index) => {
         this.#index = index;
         this.#indexedAt = Date.now();
+      })
+      .catch((error: unknown) => {
+        // Retried after RESCAN_ON_MISS_MS at the next miss, not on every request in between.
+        this.#indexedAt = Date.now();
+        this.#logger.warn('static-rescan-failed', { root: this.#root, error });
       })
       .finally(() => {
         this.#rescan = null;
