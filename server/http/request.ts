@@ -8,8 +8,9 @@ import type { Exchange } from './exchange.js';
 const CHAR_0 = 48;
 const CHAR_9 = 57;
 const CHAR_DOT = 46;
-// Integers stay exact in a double up to 2^53; 15 digits keep every accepted value below it.
-const MAX_DIGITS = 15;
+// Enough for Number.MAX_SAFE_INTEGER (16 digits), and short enough that Number() stays cheap.
+// A 16-digit value above it rounds to 2^53 or more, so the `<= max` check still refuses it.
+const MAX_DIGITS = 16;
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
