@@ -7,7 +7,7 @@ import { ApiError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { Exchange } from './exchange.js';
 import { SECURITY_HEADERS } from './respond.js';
-import { indexAsync, indexSync, type Representation, type StaticFile, type StaticIndex } from './static-index.js';
+import { HASHED_FOLDER, indexAsync, indexSync, type Representation, type StaticFile, type StaticIndex } from './static-index.js';
 
 // A rebuild of the client while the server runs shows up without a restart: a path that is
 // not in the index triggers a rescan (at most this often), and any request to an index older
@@ -15,7 +15,6 @@ import { indexAsync, indexSync, type Representation, type StaticFile, type Stati
 const RESCAN_ON_MISS_MS = 250;
 const STALE_MS = 2000;
 const INDEX_PAGE = '/index.html';
-const HASHED_FOLDER = '/assets/';
 
 export class StaticFiles {
   readonly #root: string;

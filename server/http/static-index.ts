@@ -19,7 +19,8 @@ export const MAX_CACHED_BYTES = 1024 * 1024;
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 // Everything else (index.html, favicon.svg) keeps its name across builds: revalidate each time.
 const REVALIDATE = 'no-cache';
-const HASHED_FOLDER = '/assets/';
+/** Where the build puts content-hashed files (scripts/build-web.mjs). */
+export const HASHED_FOLDER = '/assets/';
 
 export type Encoding = 'br' | 'gzip';
 const SUFFIX: Record<Encoding, string> = { br: '.br', gzip: '.gz' };
