@@ -12,6 +12,10 @@ const CHAR_DOT = 46;
 // A 16-digit value above it rounds to 2^53 or more, so the `<= max` check still refuses it.
 const MAX_DIGITS = 16;
 
+// How much of a client's value or path an error sentence repeats.
+const SHOWN_VALUE_LENGTH = 20;
+const SHOWN_PATH_LENGTH = 80;
+
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The first value of `name` in a raw query string, percent-decoded; undefined when absent. */
@@ -162,6 +166,14 @@ function readBody(exchange: Exchange, limit: number): Promise<Buffer | null> {
   });
 }
 
-function clip(raw: string): string {
-  return raw.length > 20 ? `${raw.slice(0, 20)}…` : raw;
+/**
+ * A request path as an error sentence quotes it: a path may run to the 16 KiB header limit,
+ * and echoing all of it only makes the answer and the log larger.
+ */
+export function shownPath(path: string): string {
+  return clip(path, SHOWN_PATH_LENGTH);
+}
+
+function clip(raw: string, length = SHOWN_VALUE_LENGTH): string {
+  return raw.length > length ? `${raw.slice(0, length)}…` : raw;
 }

@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { ApiError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { Exchange } from './exchange.js';
+import { shownPath } from './request.js';
 import { SECURITY_HEADERS } from './respond.js';
 import { HASHED_FOLDER, indexAsync, indexSync, type Representation, type StaticFile, type StaticIndex } from './static-index.js';
 
@@ -193,6 +194,5 @@ function isNotModified(
 }
 
 function notFound(path: string): ApiError {
-  const shown = path.length > 80 ? `${path.slice(0, 80)}…` : path;
-  return new ApiError('NOT_FOUND', `there is no file at ${shown}`);
+  return new ApiError('NOT_FOUND', `there is no file at ${shownPath(path)}`);
 }

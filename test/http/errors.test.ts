@@ -51,6 +51,15 @@ test('an unknown /api path is 404 JSON whatever the method, never the web page',
   await assertError(await alice.fetch('/api', { headers: { accept: 'text/html' } }), 404, 'NOT_FOUND');
 });
 
+test('a 404 quotes at most 80 characters of a long path, for the API and for files alike', async () => {
+  for (const prefix of ['/api/', '/files/']) {
+    const path = `${prefix}${'x'.repeat(10_000)}`;
+    const { error } = await assertError(await alice.fetch(path), 404, 'NOT_FOUND');
+    assert.ok(error.includes(`${path.slice(0, 80)}…`), error.slice(0, 200));
+    assert.ok(error.length < 200, `${error.length} characters`);
+  }
+});
+
 test('a body without Content-Length or chunked encoding is 411', async () => {
   const { text } = await rawRequest(
     port(),
