@@ -15,6 +15,11 @@ export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
 /** Longest long-poll wait (`GET /api/messages?wait=S`). */
 export const MAX_WAIT_SECONDS = 30;
+/**
+ * Bytes the server may hold unsent for one SSE stream or TCP connection before it counts as
+ * not reading (then a stream is cut off and a TCP client's requests wait; SLOW_CONSUMER).
+ */
+export const MAX_UNREAD_BYTES = 1024 * 1024;
 
 /** Length the way users and the limits count it: code points, so an emoji is one character. */
 export function countCharacters(text: string): number {

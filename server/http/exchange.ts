@@ -3,6 +3,9 @@
 // keeps a single shape for all of them on the hot path.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+/** nginx's convention for "client closed the request", for the access log only. */
+export const CLIENT_CLOSED = 499;
+
 /** Where an answered request is recorded (server/http/access-log.ts). */
 export interface RequestRecorder {
   record(exchange: Exchange, status: number): void;

@@ -21,6 +21,7 @@ import { Exchange } from './exchange.js';
 import { LiveFeed } from './live-feed.js';
 import { answerClientError, serverOptions, timeoutsOf } from './connection-rules.js';
 import { checkOrigin } from './origin-check.js';
+import { shownPath } from './request.js';
 import { answerThrown, sendError, sendNoContent } from './respond.js';
 import { findRoute, type Route } from './router.js';
 import { StaticFiles } from './static-files.js';
@@ -137,7 +138,7 @@ function isOriginAccepted(exchange: Exchange, allowedOrigins: readonly string[])
 
 function answerUnroutable(exchange: Exchange, route: Route): void {
   if (route.allow.length === 0) {
-    sendError(exchange, new ApiError('NOT_FOUND', `there is no API endpoint ${exchange.path}; see docs/api.md`));
+    sendError(exchange, new ApiError('NOT_FOUND', `there is no API endpoint ${shownPath(exchange.path)}; see docs/api.md`));
     return;
   }
   if (exchange.method === 'OPTIONS' && route.isApi && exchange.corsOrigin !== undefined) {

@@ -68,10 +68,6 @@ export class LiveFeed {
     this.#heartbeat.unref();
   }
 
-  get size(): number {
-    return this.#clients.size;
-  }
-
   add(client: LiveClient): void {
     this.#clients.add(client);
   }

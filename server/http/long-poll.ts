@@ -3,14 +3,11 @@
 // leaves, the server shuts down (answered with what is there, usually empty), or its session
 // ends (answered 401, as the next request would be).
 import type { ChangeAnswers } from './change-answers.js';
-import type { Exchange } from './exchange.js';
+import { CLIENT_CLOSED, type Exchange } from './exchange.js';
 import type { EndReason, LiveBatch, LiveClient, LiveFeed } from './live-feed.js';
 import { ApiError } from '../errors.js';
 import { sendError, sendJson } from './respond.js';
 import type { ClientCounts } from '../ops/client-counts.js';
-
-// nginx's convention for "client closed the request", for the access log only.
-const CLIENT_CLOSED = 499;
 
 export class LongPoll implements LiveClient {
   readonly tokenHash: string;
@@ -40,6 +37,12 @@ export class LongPoll implements LiveClient {
   }
 
   start(waitMs: number): void {
+    // The client may have left while its session was checked (a cluster node waiting for a
+    // stalled Redis): 'close' has fired already, so nothing below would ever end this wait.
+    if (this.#exchange.res.destroyed) {
+      this.#exchange.recordAnswer(CLIENT_CLOSED);
+      return;
+    }
     this.#exchange.isLongLived = true;
     this.#clients.opened('longpoll');
     this.#feed.add(this);
@@ -68,7 +71,11 @@ export class LongPoll implements LiveClient {
     if (this.#isDone) return;
     this.#finish();
     const { res } = this.#exchange;
-    if (res.destroyed || res.headersSent) return;
+    if (res.destroyed) {
+      this.#exchange.recordAnswer(CLIENT_CLOSED);
+      return;
+    }
+    if (res.headersSent) return;
     if (refusal !== undefined) sendError(this.#exchange, refusal);
     else sendJson(this.#exchange, 200, this.#answers.changesAfter(this.#last, this.#limit).body);
   }

@@ -8,8 +8,13 @@ import type { Exchange } from './exchange.js';
 const CHAR_0 = 48;
 const CHAR_9 = 57;
 const CHAR_DOT = 46;
-// Integers stay exact in a double up to 2^53; 15 digits keep every accepted value below it.
-const MAX_DIGITS = 15;
+// Enough for Number.MAX_SAFE_INTEGER (16 digits), and short enough that Number() stays cheap.
+// A 16-digit value above it rounds to 2^53 or more, so the `<= max` check still refuses it.
+const MAX_DIGITS = 16;
+
+// How much of a client's value or path an error sentence repeats.
+const SHOWN_VALUE_LENGTH = 20;
+const SHOWN_PATH_LENGTH = 80;
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -161,6 +166,14 @@ function readBody(exchange: Exchange, limit: number): Promise<Buffer | null> {
   });
 }
 
-function clip(raw: string): string {
-  return raw.length > 20 ? `${raw.slice(0, 20)}…` : raw;
+/**
+ * A request path as an error sentence quotes it: a path may run to the 16 KiB header limit,
+ * and echoing all of it only makes the answer and the log larger.
+ */
+export function shownPath(path: string): string {
+  return clip(path, SHOWN_PATH_LENGTH);
+}
+
+function clip(raw: string, length = SHOWN_VALUE_LENGTH): string {
+  return raw.length > length ? `${raw.slice(0, length)}…` : raw;
 }

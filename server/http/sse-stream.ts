@@ -11,21 +11,16 @@
 // A client that stops reading is cut off (it can reconnect with Last-Event-ID and lose
 // nothing): live, once its unsent bytes pass MAX_UNREAD_BYTES; catching up, once a page has
 // waited CATCH_UP_STALL_BEATS heartbeats for 'drain'.
+import { MAX_UNREAD_BYTES } from '../../protocol/limits.js';
 import type { Chat } from '../chat/chat.js';
 import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { ClientCounts } from '../ops/client-counts.js';
-import type { Exchange } from './exchange.js';
+import { CLIENT_CLOSED, type Exchange } from './exchange.js';
 import type { EndReason, LiveBatch, LiveClient, LiveFeed } from './live-feed.js';
 import { API_SECURITY_HEADERS, corsHeaders } from './respond.js';
 import { HEARTBEAT, changeEvent, cursorMark, goodbyeEvent, logoutEvent, resetEvent, retryField } from './sse-format.js';
 
-/**
- * Unsent bytes a live stream may still hold when the next write comes; more means the client
- * is not reading (the TCP edge uses the same bound). Checked before a write, not after, so
- * one large burst to a client that reads does not count against it.
- */
-export const MAX_UNREAD_BYTES = 1024 * 1024;
 /** Changes read per page while catching up... */
 const PAGE_SIZE = 500;
 /**
@@ -90,6 +85,13 @@ export class SseStream implements LiveClient {
 
   start(): void {
     const { res } = this.#exchange;
+    // The client may have left while its session was checked (a cluster node waiting for a
+    // stalled Redis): 'close' has fired already, so a stream started now would never end and
+    // would hold its client slot for good.
+    if (res.destroyed) {
+      this.#exchange.recordAnswer(CLIENT_CLOSED);
+      return;
+    }
     this.#exchange.isLongLived = true;
     this.#services.clients.opened('sse');
     this.#services.feed.add(this);
@@ -186,6 +188,8 @@ export class SseStream implements LiveClient {
 
   #writeLive(text: string | Buffer): void {
     const { res } = this.#exchange;
+    // Checked before a write, not after, so one large burst to a client that reads does not
+    // count against it.
     if (res.writableLength > MAX_UNREAD_BYTES) {
       this.#cutOff();
       return;

@@ -6,8 +6,9 @@ import { pipeline } from 'node:stream/promises';
 import { ApiError } from '../errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { Exchange } from './exchange.js';
+import { shownPath } from './request.js';
 import { SECURITY_HEADERS } from './respond.js';
-import { indexAsync, indexSync, type Representation, type StaticFile, type StaticIndex } from './static-index.js';
+import { HASHED_FOLDER, indexAsync, indexSync, type Representation, type StaticFile, type StaticIndex } from './static-index.js';
 
 // A rebuild of the client while the server runs shows up without a restart: a path that is
 // not in the index triggers a rescan (at most this often), and any request to an index older
@@ -15,7 +16,6 @@ import { indexAsync, indexSync, type Representation, type StaticFile, type Stati
 const RESCAN_ON_MISS_MS = 250;
 const STALE_MS = 2000;
 const INDEX_PAGE = '/index.html';
-const HASHED_FOLDER = '/assets/';
 
 export class StaticFiles {
   readonly #root: string;
@@ -94,11 +94,17 @@ export class StaticFiles {
     }
   }
 
+  /** Never rejects: a rescan that fails leaves the index as it was and says why in the log. */
   #refresh(): Promise<void> {
     this.#rescan ??= indexAsync(this.#root, this.#index)
       .then((index) => {
         this.#index = index;
         this.#indexedAt = Date.now();
+      })
+      .catch((error: unknown) => {
+        // Retried after RESCAN_ON_MISS_MS at the next miss, not on every request in between.
+        this.#indexedAt = Date.now();
+        this.#logger.warn('static-rescan-failed', { root: this.#root, error });
       })
       .finally(() => {
         this.#rescan = null;
@@ -188,6 +194,5 @@ function isNotModified(
 }
 
 function notFound(path: string): ApiError {
-  const shown = path.length > 80 ? `${path.slice(0, 80)}…` : path;
-  return new ApiError('NOT_FOUND', `there is no file at ${shown}`);
+  return new ApiError('NOT_FOUND', `there is no file at ${shownPath(path)}`);
 }

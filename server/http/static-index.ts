@@ -7,8 +7,8 @@
 // representations, each with its own strong ETag. Small files are held in memory: the web
 // client is a few hundred kilobytes, and a disk read per request would cost more than the answer.
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, statSync, type Stats } from 'node:fs';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readFileSync, readdirSync, statSync, type Dirent, type Stats } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, join, relative, sep } from 'node:path';
 import { contentType } from 'mime-types';
 
@@ -19,7 +19,8 @@ export const MAX_CACHED_BYTES = 1024 * 1024;
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 // Everything else (index.html, favicon.svg) keeps its name across builds: revalidate each time.
 const REVALIDATE = 'no-cache';
-const HASHED_FOLDER = '/assets/';
+/** Where the build puts content-hashed files (scripts/build-web.mjs). */
+export const HASHED_FOLDER = '/assets/';
 
 export type Encoding = 'br' | 'gzip';
 const SUFFIX: Record<Encoding, string> = { br: '.br', gzip: '.gz' };
@@ -49,41 +50,18 @@ export type StaticIndex = Map<string, StaticFile>;
 /** Builds the index synchronously, at startup before the server listens. */
 export function indexSync(root: string): StaticIndex {
   const found = new Map<string, Stats>();
-  const walk = (dir: string) => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const entry of entries) {
-      if (entry.name.startsWith('.')) continue;
-      const fsPath = join(dir, entry.name);
-      if (entry.isDirectory()) walk(fsPath);
-      else if (entry.isFile()) found.set(fsPath, statSync(fsPath));
-    }
-  };
-  walk(root);
+  for (const fsPath of listFiles(root)) found.set(fsPath, statSync(fsPath));
   return buildIndex(root, found, new Map(), (fsPath) => readFileSync(fsPath));
 }
 
 /** Rebuilds the index after the client was rebuilt, reading only files that changed. */
 export async function indexAsync(root: string, previous: StaticIndex): Promise<StaticIndex> {
   const found = new Map<string, Stats>();
-  let entries;
-  try {
-    entries = await readdir(root, { withFileTypes: true, recursive: true });
-  } catch {
-    return new Map();
-  }
-  for (const entry of entries) {
-    if (!entry.isFile()) continue;
-    const fsPath = join(entry.parentPath, entry.name);
-    if (relative(root, fsPath).split(sep).some((part) => part.startsWith('.'))) continue;
+  for (const fsPath of listFiles(root)) {
     try {
       found.set(fsPath, await stat(fsPath));
     } catch {
-      // removed while listing
+      // removed since it was listed
     }
   }
   const known = representationsOf(previous);
@@ -97,6 +75,33 @@ export async function indexAsync(root: string, previous: StaticIndex): Promise<S
     }
   }
   return buildIndex(root, found, known, (fsPath) => bodies.get(fsPath));
+}
+
+/**
+ * The files under `root`, skipping any name that starts with a dot at any depth. One walk for
+ * both indexes, joining each entry onto the folder it was read from: `Dirent.parentPath`, which
+ * a recursive readdir needs, only came in Node 20.12 and package.json allows 20.10. Listing is
+ * synchronous even for the background rescan: the web client is a few folders, far less work
+ * than the stats and reads that follow, which are not.
+ */
+function listFiles(root: string): string[] {
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return; // not built yet, or removed while a rebuild runs
+    }
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
+      const fsPath = join(dir, entry.name);
+      if (entry.isDirectory()) walk(fsPath);
+      else if (entry.isFile()) files.push(fsPath);
+    }
+  };
+  walk(root);
+  return files;
 }
 
 function buildIndex(

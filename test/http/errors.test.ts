@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ApiError, DEFAULT_RETRY_AFTER_SECONDS, INTERNAL_MESSAGE, unwrapOutcome } from '../../server/errors.js';
+import { timeoutsOf } from '../../server/http/connection-rules.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/tcp-client.js';
 import { assertError, login, postJson, rawRequest, responseOf, start, statusOf, until, type User } from './support.js';
@@ -49,6 +50,15 @@ test('an unknown /api path is 404 JSON whatever the method, never the web page',
     await assertError(await alice.fetch('/api/nothing-here', { method, headers: { accept: 'text/html' } }), 404, 'NOT_FOUND');
   }
   await assertError(await alice.fetch('/api', { headers: { accept: 'text/html' } }), 404, 'NOT_FOUND');
+});
+
+test('a 404 quotes at most 80 characters of a long path, for the API and for files alike', async () => {
+  for (const prefix of ['/api/', '/files/']) {
+    const path = `${prefix}${'x'.repeat(10_000)}`;
+    const { error } = await assertError(await alice.fetch(path), 404, 'NOT_FOUND');
+    assert.ok(error.includes(`${path.slice(0, 80)}…`), error.slice(0, 200));
+    assert.ok(error.length < 200, `${error.length} characters`);
+  }
 });
 
 test('a body without Content-Length or chunked encoding is 411', async () => {
@@ -227,13 +237,32 @@ test('oversized headers get 431', async () => {
   await stillServes();
 });
 
-test('a client that never finishes its headers is answered 408 and dropped (slowloris)', { timeout: 30_000 }, async () => {
+test('a client that never finishes its headers is answered 408 and dropped, however slowly it keeps sending (slowloris)', { timeout: 30_000 }, async (t) => {
+  const own = await start(t, { args: ['--memory', '--request-timeout', '2'] });
+  const socket = connect({ port: own.httpPort, host: '127.0.0.1' });
+  socket.on('error', () => {});
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const closed = new Promise((resolve) => socket.once('close', resolve));
+  await new Promise((resolve) => socket.once('connect', resolve));
   const started = Date.now();
-  const { text, closed } = await rawRequest(port(), 'GET /api/health HTTP/1.1\r\nHost: x\r\n', 20_000);
-  assert.ok(closed, 'the server closed the connection');
+  socket.write('GET /api/health HTTP/1.1\r\nHost: x\r\n');
+  // A header line now and then: the deadline is for all the headers, not for each silence.
+  let line = 0;
+  const trickle = setInterval(() => socket.write(`X-Slow-${line++}: y\r\n`), 250);
+  t.after(() => clearInterval(trickle));
+  await closed;
+  clearInterval(trickle);
+  const text = Buffer.concat(chunks).toString('latin1');
   assert.equal(statusOf(text), 408);
-  assert.ok(Date.now() - started < 15_000);
-  await stillServes();
+  assert.match(text, /headers within 2 s/);
+  assert.ok(Date.now() - started < 8_000, 'the default 10 s header deadline did not apply');
+  assert.equal((await fetch(`${own.baseUrl}/api/health`)).status, 200);
+});
+
+test('the header deadline is 10 s, or --request-timeout when that is shorter', () => {
+  assert.equal(timeoutsOf({ requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 }).headersMs, 10_000);
+  assert.equal(timeoutsOf({ requestTimeoutMs: 2_000, keepAliveTimeoutMs: 5_000 }).headersMs, 2_000);
 });
 
 test('keep-alive and pipelined requests on one connection are all answered in order', async () => {

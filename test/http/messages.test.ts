@@ -148,6 +148,16 @@ test('bad query values are refused with 400 and say what is allowed', async () =
   assert.match(body.error, /limit must be a whole number from 1 to 1,000/);
 });
 
+test('cursors and ids of 16 digits up to 9,007,199,254,740,991 are accepted; larger ones are refused with that bound', async () => {
+  assert.equal((await alice.fetch('/api/messages?last=1000000000000000')).status, 200);
+  assert.equal((await alice.fetch('/api/messages?before=9007199254740991')).status, 200);
+  await assertError(await alice.fetch('/api/messages/9007199254740991', { method: 'DELETE' }), 404, 'NOT_FOUND');
+  for (const value of ['9007199254740992', '9007199254740993', '9999999999999999', '10000000000000000']) {
+    const body = await assertError(await alice.fetch(`/api/messages?last=${value}`), 400, 'BAD_REQUEST');
+    assert.match(body.error, /last must be a whole number from 0 to 9,007,199,254,740,991/, value);
+  }
+});
+
 test('DELETE /api/messages/ID: 204 for your own, 403 for another user’s, 404 for none or already deleted', async () => {
   const mine = await alice.send('mine');
   await assertError(await bob.fetch(`/api/messages/${mine.id}`, { method: 'DELETE' }), 403, 'FORBIDDEN');

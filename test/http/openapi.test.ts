@@ -143,14 +143,21 @@ test('a method a path does not list is the documented 405, with Allow naming exa
   await conforms('OPTIONS', '/api/messages', alice.fetch('/api/messages', { method: 'OPTIONS' }), 405);
 });
 
-test('a CORS preflight from an allowed origin matches the document', async (t) => {
+test('a CORS preflight is the documented 204 from an allowed origin and 403 from another', async (t) => {
   const allowed = await start(t, { args: ['--memory', '--allow-origin', 'https://chat.example.com'] });
-  const preflight = (path: string) =>
-    fetch(`${allowed.baseUrl}${path}`, { method: 'OPTIONS', headers: { origin: 'https://chat.example.com', 'access-control-request-method': 'POST' } });
-  await conforms('OPTIONS', '/api/messages', preflight('/api/messages'), 204);
-  await conforms('OPTIONS', '/api/messages/{id}', preflight('/api/messages/7'), 204);
-  await conforms('OPTIONS', '/api/login', preflight('/api/login'), 204);
-  await conforms('OPTIONS', '/api/events', preflight('/api/events'), 204);
+  const preflight = (path: string, origin: string) =>
+    fetch(`${allowed.baseUrl}${path}`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
+  const paths: Array<[string, string]> = [
+    ['/api/messages', '/api/messages'],
+    ['/api/messages/7', '/api/messages/{id}'],
+    ['/api/login', '/api/login'],
+    ['/api/events', '/api/events'],
+    ['/api/health', '/api/health'],
+  ];
+  for (const [path, template] of paths) {
+    await conforms('OPTIONS', template, preflight(path, 'https://chat.example.com'), 204);
+    await conforms('OPTIONS', template, preflight(path, 'https://evil.example'), 403);
+  }
 });
 
 test('a body without a length is the documented 411', async () => {
