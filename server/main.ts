@@ -52,6 +52,13 @@ async function main(): Promise<void> {
     fail(`cannot open the log file ${config.logFile} (${(error as NodeJS.ErrnoException).code}); choose another with --log, or --log off`, 1);
   }
 
+  // Before start(): parley.pid is written early in it, and clean.sh may send SIGHUP as soon as
+  // it exists, while the journal is still being read back. Node's default for SIGHUP is to exit.
+  process.on('SIGHUP', () => {
+    logger.reopen();
+    logger.info('log-reopened');
+  });
+
   // Every way startup can fail ends here: one sentence on stderr, the PID file released, exit 1.
   // An error thrown from a callback meanwhile (a worker thread that cannot start) counts too.
   // The keep-going handlers below come only after: before, they turned a failed start into a
@@ -78,10 +85,6 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (error) => logger.error('unhandled-rejection', { error }));
 
   const { chat, tcp, http, metricsServer, ports, releaseDataDir } = running;
-  process.on('SIGHUP', () => {
-    logger.reopen();
-    logger.info('log-reopened');
-  });
 
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {

@@ -3,10 +3,12 @@
 // chat.log records along the way.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { encodeFrame, MAGIC } from '../../server/journal-format.js';
+import { JOURNAL_FILE } from '../../server/journal.js';
 import { startRedis } from '../helpers/redis.js';
 import { startServer } from '../helpers/server.js';
 import { httpLogin, LineClient, pollUntil, readLogLines, runServer, within, type Frame } from './support.js';
@@ -86,6 +88,35 @@ test('a bad flag or value is refused with exit code 2 and a pointer to --help', 
     assert.match(result.stderr.trimEnd(), mention);
     if (flags[0] === '--no-such-flag') assert.match(result.stderr, /--help/);
   }
+});
+
+test('SIGHUP while the journal is still being read back reopens the log instead of killing the start', { timeout: 30_000 }, async (t) => {
+  const dataDir = temporaryFolder(t);
+  // A journal long enough that replaying it keeps the server busy after parley.pid appears.
+  const frames: Buffer[] = [MAGIC];
+  for (let seq = 1; seq <= 30_000; seq++) {
+    frames.push(encodeFrame({ kind: 'message', seq, user: 'old', text: `message ${seq} `.padEnd(100, '.'), timeMs: Date.now(), clientId: null, deletedAt: 0 }));
+  }
+  writeFileSync(join(dataDir, JOURNAL_FILE), Buffer.concat(frames));
+
+  // clean.sh signals whatever parley.pid names, as soon as it exists.
+  let signalled = 0;
+  const watcher = watch(dataDir, (_event, name) => {
+    if (name !== 'parley.pid' || signalled !== 0) return;
+    const pid = Number.parseInt(readFileSync(join(dataDir, 'parley.pid'), 'utf8'), 10);
+    process.kill(pid, 'SIGHUP');
+    signalled = pid;
+  });
+  t.after(() => watcher.close());
+  const server = await startServer({ dataDir });
+  t.after(() => server.kill());
+  assert.equal(signalled, server.pid, 'SIGHUP was sent to the server named in parley.pid');
+
+  const kinds = readLogLines(server.logFile).map((line) => line.event);
+  assert.ok(kinds.includes('log-reopened'), `no log-reopened line among ${JSON.stringify(kinds)}`);
+  assert.ok(kinds.indexOf('log-reopened') < kinds.indexOf('start'), `the signal landed during the start: ${JSON.stringify(kinds)}`);
+  assert.equal(await server.stop(), 0);
+  assert.ok(!existsSync(join(dataDir, 'parley.pid')), 'no stale parley.pid is left');
 });
 
 test('SIGTERM says goodbye to TCP clients, ends SSE streams and exits 0 within seconds', { timeout: 30_000 }, async (t) => {
