@@ -111,24 +111,33 @@ if [[ ! -d $log_dir ]]; then
   fail "the folder of --log '$log_file' does not exist."
 fi
 
+# Whether the process $1 runs Parley's server, by its command line: an argument ending in
+# server/main.js (node .../dist/server/main.js, npm start, systemd) or the parley bin, the test
+# server/ops/data-dir.ts makes too. The process name alone is not enough: every Node program is
+# "node", and SIGHUP's default action is to terminate.
+is_parley_server() {
+  local arg
+  if [[ -e /proc/$1 ]]; then
+    while IFS= read -r -d '' arg; do
+      [[ $arg =~ (^|/)server/main\.js$ || $arg =~ (^|/)parley$ ]] && return 0
+    done 2>/dev/null <"/proc/$1/cmdline"
+    return 1
+  fi
+  # No /proc (macOS, BSD): ps joins the arguments with spaces.
+  [[ " $(ps -o args= -p "$1" 2>/dev/null) " =~ [[:space:]/](server/main\.js|parley)[[:space:]] ]]
+}
+
 # Prints the PID of the running server, or nothing when there is none. A PID file outlives a
-# crash and its number can be reused by an unrelated process, for which SIGHUP's default action
-# is to terminate; so on Linux the process must be a Node (or Parley-titled) process.
+# crash and its number can be reused by an unrelated process: that one is not signalled.
 server_pid() {
-  local pid_file=$data_dir/parley.pid pid name
+  local pid_file=$data_dir/parley.pid pid
   [[ -r $pid_file ]] || return 0
   read -r pid <"$pid_file" || true
   [[ ${pid-} =~ ^[1-9][0-9]*$ ]] || return 0
   kill -0 "$pid" 2>/dev/null || return 0
-  if [[ -r /proc/$pid/comm ]]; then
-    read -r name <"/proc/$pid/comm" || true
-    case ${name-} in
-      *node* | *parley*) ;;
-      *)
-        warn "$pid_file names PID $pid, which is '${name-}', not a Parley server; not signalling it."
-        return 0
-        ;;
-    esac
+  if ! is_parley_server "$pid"; then
+    warn "$pid_file names PID $pid, which is not a Parley server (a stale file whose number was reused?); not signalling it."
+    return 0
   fi
   printf '%s\n' "$pid"
 }

@@ -1,6 +1,7 @@
 // scripts/clean.sh against a real running server: rotating or deleting chat.log loses no line the
 // server writes afterwards, keeps at most --keep old copies, and refuses bad flags clearly.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,6 +136,26 @@ test('without a PID file or with a dead PID, clean.sh just rotates', async (t) =
   assert.deepEqual([result.code, result.stderr], [0, '']);
   assert.ok(!existsSync(log));
   assert.ok(existsSync(`${log}.1`) === false, '--keep 0 leaves no copy behind either');
+});
+
+test('a parley.pid naming an unrelated node process is not signalled: it survives, with a warning', { timeout: 30_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-clean-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // Named "node" like a Parley server, but not one: SIGHUP would terminate it.
+  const stranger = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  t.after(() => stranger.kill('SIGKILL'));
+  await new Promise((resolve) => stranger.once('spawn', resolve));
+  const pidFile = join(dir, 'parley.pid');
+  writeFileSync(pidFile, `${stranger.pid}\n`);
+  const log = join(dir, 'chat.log');
+  writeFileSync(log, '{"event":"one"}\n');
+
+  const result = await clean('--log', log, '--data-dir', dir, '--keep', '1');
+  assert.equal(result.code, 0);
+  assert.equal(result.stderr, `clean.sh: ${pidFile} names PID ${stranger.pid}, which is not a Parley server (a stale file whose number was reused?); not signalling it.\n`);
+  assert.ok(!existsSync(log) && existsSync(`${log}.1`), 'the log was rotated all the same');
+  assert.equal(stranger.exitCode, null, 'the stranger was left running');
+  assert.equal(stranger.signalCode, null);
 });
 
 /** A project folder of its own, scripts/clean.sh copied in, and an empty folder to run it from
