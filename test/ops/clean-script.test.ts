@@ -2,7 +2,7 @@
 // server writes afterwards, keeps at most --keep old copies, and refuses bad flags clearly.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -112,6 +112,36 @@ test('a chat.log deleted without clean.sh is recreated within seconds', { timeou
     async () => {
       await makeRequests(server, 1);
       return accessLines(server.logFile) > 0;
+    },
+    10_000,
+  );
+});
+
+test('a log that cannot be reopened for a while is retried, and logging resumes by itself', { timeout: 30_000 }, async (t) => {
+  const server = await start(t);
+  const aside = `${server.logFile}.aside`;
+  renameSync(server.logFile, aside);
+  // A folder where the log should be: every open fails (EISDIR), even for root, as EMFILE or
+  // EACCES would.
+  mkdirSync(server.logFile);
+  const openFiles = () => readdirSync(`/proc/${server.pid}/fd`).map((fd) => {
+    try {
+      return readlinkSync(`/proc/${server.pid}/fd/${fd}`);
+    } catch {
+      return ''; // closed while we looked
+    }
+  });
+  await pollUntil('the server to notice the rename and fail to reopen its log', async () => {
+    await makeRequests(server, 1);
+    return !openFiles().includes(aside);
+  });
+
+  rmdirSync(server.logFile);
+  await pollUntil(
+    'a new chat.log with an access line, without SIGHUP',
+    async () => {
+      await makeRequests(server, 1);
+      return existsSync(server.logFile) && statSync(server.logFile).isFile() && accessLines(server.logFile) > 0;
     },
     10_000,
   );
