@@ -98,6 +98,9 @@ async function main(): Promise<void> {
       logger.error('stop-timed-out', { afterMs: SHUTDOWN_DEADLINE_MS });
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS).unref();
+    // A failed step makes the stop unclean: exit code 1 and no `stop` line, as docs/operations.md
+    // promises, so systemd (Restart=on-failure) and whoever reads chat.log can tell.
+    let isClean = true;
     try {
       await Promise.all([
         tcp.shutdown('the server is restarting; reconnect in a few seconds', 2),
@@ -106,12 +109,13 @@ async function main(): Promise<void> {
       ]);
       await chat.close();
     } catch (error) {
+      isClean = false;
       logger.error('stop-failed', { error });
     }
     releaseDataDir();
-    logger.info('stop', { signal });
+    if (isClean) logger.info('stop', { signal });
     logger.close();
-    process.exit(0);
+    process.exit(isClean ? 0 : 1);
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
