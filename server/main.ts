@@ -122,7 +122,7 @@ async function main(): Promise<void> {
 
   // Only now that the signals are handled: stdout is synchronous on a pipe, so whoever reads the
   // ready line may send SIGTERM at once, and without a handler that kills the process outright.
-  console.log(banner(config, ports, chat.stats(), chat.stats().ring.used));
+  console.log(banner(config, ports, chat.stats()));
   logger.info('start', {
     pid: process.pid,
     ...ports,
