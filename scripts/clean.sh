@@ -13,8 +13,11 @@
 # Deleting a file a server still writes to would lose every later line (they go to the unlinked
 # inode). So the file is renamed first, then the server is told by SIGHUP (PID from
 # DATA_DIR/parley.pid) to reopen its log, and only once it has done so is an old copy deleted.
-# A server that misses the signal still notices the replaced file within about a second on its
-# next write (server/ops/logger.ts), so a stale or missing PID file costs nothing.
+# A server that cannot be signalled (no PID file, as with --memory; a stale one) still notices
+# the replaced file on its first write a second or more after its last check
+# (server/ops/logger.ts); until then it writes to the renamed file. With --keep 0 that file is
+# therefore deleted only after that second has passed, so nothing written after this script
+# returns is lost either way.
 set -euo pipefail
 
 readonly program=${0##*/}
@@ -22,6 +25,8 @@ project_dir=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 readonly project_dir
 # How long to wait for the server to recreate the log after SIGHUP, in tenths of a second.
 readonly reopen_wait_tenths=50
+# Without a signal: a little over the server's once-a-second check of its log file.
+readonly unsignalled_wait=1.1
 
 usage() {
   cat <<EOF
@@ -143,7 +148,8 @@ server_pid() {
 }
 
 # Sends SIGHUP and waits (briefly) for the server to recreate the log, so that when this script
-# returns every later line lands in the new file.
+# returns every later line lands in the new file. Sets is_reopened=1 when the server did.
+is_reopened=0
 reopen_log() {
   local pid
   pid=$(server_pid)
@@ -161,6 +167,7 @@ reopen_log() {
     sleep 0.1
     tenths=$((tenths + 1))
   done
+  is_reopened=1
 }
 
 if [[ ! -e $log_file ]]; then
@@ -186,6 +193,10 @@ if ((keep == 0)); then
   trap 'rm -f -- "$doomed"' EXIT
   mv -f -- "$log_file" "$doomed"
   reopen_log
+  if ((!is_reopened)); then
+    # A server we could not signal, if any, writes to $doomed until its next check.
+    sleep "$unsignalled_wait"
+  fi
   rm -f -- "$doomed"
   trap - EXIT
 else

@@ -147,6 +147,23 @@ test('a log that cannot be reopened for a while is retried, and logging resumes 
   );
 });
 
+test('--keep 0 for a server with no PID file (--memory) loses no line written after clean.sh returns', { timeout: 30_000 }, async (t) => {
+  const server = await startServer({ args: ['--workers', '1', '--memory'] });
+  t.after(() => server.stop());
+  const noPidFile = mkdtempSync(join(tmpdir(), 'parley-clean-'));
+  t.after(() => rmSync(noPidFile, { recursive: true, force: true }));
+  // Requests up to the moment clean.sh runs: the server checked its file less than a second ago,
+  // so it goes on writing to the renamed file for up to a second.
+  await makeRequests(server, 20);
+  const result = await clean('--log', server.logFile, '--data-dir', noPidFile, '--keep', '0');
+  assert.deepEqual([result.code, result.stderr], [0, '']);
+
+  await makeRequests(server, 3);
+  await pollUntil('the three access lines in the new chat.log', () => accessLines(server.logFile) >= 3);
+  assert.equal(accessLines(server.logFile), 3);
+  assert.deepEqual(logCopies(server), [], 'no copy is kept, no temporary file is left');
+});
+
 test('without a PID file or with a dead PID, clean.sh just rotates', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-clean-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
