@@ -153,6 +153,8 @@ async function start(config: Config, logger: Logger, undo: Array<() => unknown>)
   chat = opened;
   undo.push(() => opened.close());
   if (metrics) {
+    // Every change this node sees, its own or (in a cluster) another node's: each node counts
+    // them all, which docs/operations.md tells Prometheus users (max() across nodes, not sum()).
     chat.subscribe((change) => (change.kind === 'message' ? metrics.messagesSent.inc() : metrics.messagesDeleted.inc()));
   }
 
