@@ -13,8 +13,11 @@
 # Deleting a file a server still writes to would lose every later line (they go to the unlinked
 # inode). So the file is renamed first, then the server is told by SIGHUP (PID from
 # DATA_DIR/parley.pid) to reopen its log, and only once it has done so is an old copy deleted.
-# A server that misses the signal still notices the replaced file within about a second on its
-# next write (server/ops/logger.ts), so a stale or missing PID file costs nothing.
+# A server that cannot be signalled (no PID file, as with --memory; a stale one) still notices
+# the replaced file on its first write a second or more after its last check
+# (server/ops/logger.ts); until then it writes to the renamed file. With --keep 0 that file is
+# therefore deleted only after that second has passed, so nothing written after this script
+# returns is lost either way.
 set -euo pipefail
 
 readonly program=${0##*/}
@@ -22,6 +25,8 @@ project_dir=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 readonly project_dir
 # How long to wait for the server to recreate the log after SIGHUP, in tenths of a second.
 readonly reopen_wait_tenths=50
+# Without a signal: a little over the server's once-a-second check of its log file.
+readonly unsignalled_wait=1.1
 
 usage() {
   cat <<EOF
@@ -111,30 +116,40 @@ if [[ ! -d $log_dir ]]; then
   fail "the folder of --log '$log_file' does not exist."
 fi
 
+# Whether the process $1 runs Parley's server, by its command line: an argument ending in
+# server/main.js (node .../dist/server/main.js, npm start, systemd) or the parley bin, the test
+# server/ops/data-dir.ts makes too. The process name alone is not enough: every Node program is
+# "node", and SIGHUP's default action is to terminate.
+is_parley_server() {
+  local arg
+  if [[ -e /proc/$1 ]]; then
+    while IFS= read -r -d '' arg; do
+      [[ $arg =~ (^|/)server/main\.js$ || $arg =~ (^|/)parley$ ]] && return 0
+    done 2>/dev/null <"/proc/$1/cmdline"
+    return 1
+  fi
+  # No /proc (macOS, BSD): ps joins the arguments with spaces.
+  [[ " $(ps -o args= -p "$1" 2>/dev/null) " =~ [[:space:]/](server/main\.js|parley)[[:space:]] ]]
+}
+
 # Prints the PID of the running server, or nothing when there is none. A PID file outlives a
-# crash and its number can be reused by an unrelated process, for which SIGHUP's default action
-# is to terminate; so on Linux the process must be a Node (or Parley-titled) process.
+# crash and its number can be reused by an unrelated process: that one is not signalled.
 server_pid() {
-  local pid_file=$data_dir/parley.pid pid name
+  local pid_file=$data_dir/parley.pid pid
   [[ -r $pid_file ]] || return 0
   read -r pid <"$pid_file" || true
   [[ ${pid-} =~ ^[1-9][0-9]*$ ]] || return 0
   kill -0 "$pid" 2>/dev/null || return 0
-  if [[ -r /proc/$pid/comm ]]; then
-    read -r name <"/proc/$pid/comm" || true
-    case ${name-} in
-      *node* | *parley*) ;;
-      *)
-        warn "$pid_file names PID $pid, which is '${name-}', not a Parley server; not signalling it."
-        return 0
-        ;;
-    esac
+  if ! is_parley_server "$pid"; then
+    warn "$pid_file names PID $pid, which is not a Parley server (a stale file whose number was reused?); not signalling it."
+    return 0
   fi
   printf '%s\n' "$pid"
 }
 
 # Sends SIGHUP and waits (briefly) for the server to recreate the log, so that when this script
-# returns every later line lands in the new file.
+# returns every later line lands in the new file. Sets is_reopened=1 when the server did.
+is_reopened=0
 reopen_log() {
   local pid
   pid=$(server_pid)
@@ -152,6 +167,7 @@ reopen_log() {
     sleep 0.1
     tenths=$((tenths + 1))
   done
+  is_reopened=1
 }
 
 if [[ ! -e $log_file ]]; then
@@ -177,6 +193,10 @@ if ((keep == 0)); then
   trap 'rm -f -- "$doomed"' EXIT
   mv -f -- "$log_file" "$doomed"
   reopen_log
+  if ((!is_reopened)); then
+    # A server we could not signal, if any, writes to $doomed until its next check.
+    sleep "$unsignalled_wait"
+  fi
   rm -f -- "$doomed"
   trap - EXIT
 else

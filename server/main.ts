@@ -52,6 +52,13 @@ async function main(): Promise<void> {
     fail(`cannot open the log file ${config.logFile} (${(error as NodeJS.ErrnoException).code}); choose another with --log, or --log off`, 1);
   }
 
+  // Before start(): parley.pid is written early in it, and clean.sh may send SIGHUP as soon as
+  // it exists, while the journal is still being read back. Node's default for SIGHUP is to exit.
+  process.on('SIGHUP', () => {
+    logger.reopen();
+    logger.info('log-reopened');
+  });
+
   // Every way startup can fail ends here: one sentence on stderr, the PID file released, exit 1.
   // An error thrown from a callback meanwhile (a worker thread that cannot start) counts too.
   // The keep-going handlers below come only after: before, they turned a failed start into a
@@ -78,10 +85,6 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (error) => logger.error('unhandled-rejection', { error }));
 
   const { chat, tcp, http, metricsServer, ports, releaseDataDir } = running;
-  process.on('SIGHUP', () => {
-    logger.reopen();
-    logger.info('log-reopened');
-  });
 
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
@@ -95,6 +98,9 @@ async function main(): Promise<void> {
       logger.error('stop-timed-out', { afterMs: SHUTDOWN_DEADLINE_MS });
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS).unref();
+    // A failed step makes the stop unclean: exit code 1 and no `stop` line, as docs/operations.md
+    // promises, so systemd (Restart=on-failure) and whoever reads chat.log can tell.
+    let isClean = true;
     try {
       await Promise.all([
         tcp.shutdown('the server is restarting; reconnect in a few seconds', 2),
@@ -103,19 +109,20 @@ async function main(): Promise<void> {
       ]);
       await chat.close();
     } catch (error) {
+      isClean = false;
       logger.error('stop-failed', { error });
     }
     releaseDataDir();
-    logger.info('stop', { signal });
+    if (isClean) logger.info('stop', { signal });
     logger.close();
-    process.exit(0);
+    process.exit(isClean ? 0 : 1);
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 
   // Only now that the signals are handled: stdout is synchronous on a pipe, so whoever reads the
   // ready line may send SIGTERM at once, and without a handler that kills the process outright.
-  console.log(banner(config, ports, chat.stats(), chat.stats().ring.used));
+  console.log(banner(config, ports, chat.stats()));
   logger.info('start', {
     pid: process.pid,
     ...ports,
@@ -146,6 +153,8 @@ async function start(config: Config, logger: Logger, undo: Array<() => unknown>)
   chat = opened;
   undo.push(() => opened.close());
   if (metrics) {
+    // Every change this node sees, its own or (in a cluster) another node's: each node counts
+    // them all, which docs/operations.md tells Prometheus users (max() across nodes, not sum()).
     chat.subscribe((change) => (change.kind === 'message' ? metrics.messagesSent.inc() : metrics.messagesDeleted.inc()));
   }
 

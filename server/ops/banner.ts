@@ -1,4 +1,5 @@
 // The one-screen startup banner: where Parley listens and what it runs with.
+import { isIPv6 } from 'node:net';
 import { hostname } from 'node:os';
 import type { Config } from '../config.js';
 import type { StoreStats } from '../chat/chat.js';
@@ -9,8 +10,10 @@ export interface Ports {
   metricsPort: number | null;
 }
 
-export function banner(config: Config, ports: Ports, stats: StoreStats, messages: number): string {
-  const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+export function banner(config: Config, ports: Ports, stats: StoreStats): string {
+  const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
+  // An IPv6 address takes brackets in a URL (RFC 3986), or its colons read as the port's.
+  const shown = isIPv6(host) ? `[${host}]` : host;
   const metrics =
     config.metricsPort === 'off'
       ? 'off'
@@ -20,11 +23,11 @@ export function banner(config: Config, ports: Ports, stats: StoreStats, messages
     '',
     `  Web client   http://${shown}:${ports.httpPort}/`,
     `  HTTP API     http://${shown}:${ports.httpPort}/api/  (listening on ${config.host})`,
-    `  TCP chat     ${shown}:${ports.tcpPort}  (try: nc ${shown} ${ports.tcpPort})`,
+    `  TCP chat     ${shown}:${ports.tcpPort}  (try: nc ${host} ${ports.tcpPort})`,
     `  Metrics      ${metrics}`,
     `  Data         ${config.dataDir ?? 'in memory only (--memory): nothing is kept after exit'}`,
     `  Log          ${config.logFile ?? 'off'}`,
-    `  Store        ${messages} changes kept of ${stats.ring.capacity}, ${Math.round(stats.ring.arenaBytes / 1048576)} MiB for texts`,
+    `  Store        ${stats.ring.used} changes kept of ${stats.ring.capacity}, ${Math.round(stats.ring.arenaBytes / 1048576)} MiB for texts`,
     `  Workers      ${workers(config)}`,
     `  Cluster      ${config.cluster ? `${config.cluster.replace(/\/\/[^@/]*@/, '//***@')} as node ${nodeName(config, ports)}` : 'no (single node)'}`,
     '',

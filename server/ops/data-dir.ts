@@ -6,11 +6,12 @@
 // parley.pid; link() fails with EEXIST when the name exists, so of two servers starting at
 // once exactly one wins, and a reader never sees a half-written PID file. A PID file left by a
 // crash names a process that is gone, or (PIDs are reused) some unrelated program: either way it
-// is stale, and is taken over. To take it over without removing a claim a racing server made a
+// is stale, and is taken over. So is a PID this user wrote that now belongs to a process of
+// another user, even where /proc hides that process (see whatRuns). To take it over without removing a claim a racing server made a
 // moment ago, the file is first renamed aside and read again; if it turns out to be a fresh
 // claim, it is put back. (Three servers racing over one stale file can still get past this;
 // two cannot.)
-import { accessSync, constants, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export class DataDirError extends Error {}
@@ -58,7 +59,7 @@ export function claimDataDir(dir: string): () => void {
 /** Throws when `pid` is a running Parley server other than this one. */
 function refuseIfRunning(pid: number, dir: string, pidPath: string): void {
   if (pid === process.pid) return; // our own PID from an earlier life: a container's PID 1 restarting
-  const found = whatRuns(pid);
+  const found = whatRuns(pid, pidPath);
   if (found === 'parley') {
     throw new DataDirError(`another Parley server (pid ${pid}) is using the data folder ${dir}; stop it or choose another --data-dir`);
   }
@@ -113,15 +114,23 @@ function readPid(path: string): number | null {
  * 'unknown' when it is alive but its command line cannot be read (another user's process under
  * hidepid=, or a system without /proc): then it might be a Parley, and the safe answer is to
  * let the person decide.
+ *
+ * One case is decided without /proc: a PID file owned by this user was written by a server
+ * running as this user, which this process may signal. If kill(pid, 0) says EPERM, the number
+ * now belongs to another user's process, so it is not that server: the file is stale. Without
+ * this, a reused PID after a power cut kept a service from ever starting again on a host that
+ * mounts /proc with hidepid= (Restart= gives up after a few exits with code 1).
  */
-function whatRuns(pid: number): 'parley' | 'other' | 'unknown' {
-  if (!isAlive(pid)) return 'other';
+function whatRuns(pid: number, pidPath: string): 'parley' | 'other' | 'unknown' {
+  const probe = signalProbe(pid);
+  if (probe === 'gone') return 'other';
   let cmdline: string;
   try {
     cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
   } catch {
     // Unreadable while alive: /proc hides it (hidepid=, systemd ProtectProc=) or there is none.
-    return isAlive(pid) ? 'unknown' : 'other';
+    if (signalProbe(pid) === 'gone') return 'other';
+    return probe === 'another-user' && isOwnedByThisUser(pidPath) ? 'other' : 'unknown';
   }
   return cmdline.split('\0').some(isServerArgument) ? 'parley' : 'other';
 }
@@ -131,11 +140,20 @@ function isServerArgument(arg: string): boolean {
   return /(^|\/)server\/main\.js$/.test(arg) || /(^|\/)parley$/.test(arg);
 }
 
-function isAlive(pid: number): boolean {
+/** Whether `pid` runs, and whether this process may signal it (EPERM: another user's). */
+function signalProbe(pid: number): 'gone' | 'signallable' | 'another-user' {
   try {
     process.kill(pid, 0);
-    return true;
+    return 'signallable';
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    return (error as NodeJS.ErrnoException).code === 'EPERM' ? 'another-user' : 'gone';
+  }
+}
+
+function isOwnedByThisUser(path: string): boolean {
+  try {
+    return statSync(path).uid === process.geteuid?.();
+  } catch {
+    return false;
   }
 }

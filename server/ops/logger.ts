@@ -55,13 +55,20 @@ export function openLogger(path: string | null): Logger {
   };
 
   // A deleted or renamed file is noticed on the next write even without SIGHUP, so a cron job
-  // that forgets the signal loses nothing but the lines of that one check interval.
+  // that forgets the signal loses nothing but the lines of that one check interval. A reopen
+  // that failed (EMFILE, EACCES, a folder in the file's place) is retried by the same check, so
+  // logging resumes by itself once the cause is gone.
   let lastCheck = 0;
+  let isClosed = false;
   const ensureCurrent = () => {
-    if (path === null || path === '-' || fd === null) return;
+    if (path === null || path === '-' || isClosed) return;
     const now = Date.now();
     if (now - lastCheck < ROTATION_CHECK_MS) return;
     lastCheck = now;
+    if (fd === null) {
+      reopen();
+      return;
+    }
     let current = -1;
     try {
       current = statSync(path).ino;
@@ -77,7 +84,7 @@ export function openLogger(path: string | null): Logger {
     try {
       writeSync(fd, text);
     } catch {
-      // A full or vanished disk must not take the chat down with it; the next reopen retries.
+      // A full or vanished disk must not take the chat down with it; this line is lost, the next one tries again.
     }
   };
 
@@ -122,11 +129,13 @@ export function openLogger(path: string | null): Logger {
       }
     },
     reopen() {
+      if (isClosed) return;
       flush();
       reopen();
     },
     close() {
       flush();
+      isClosed = true;
       process.off('exit', flush);
       if (fd !== null && fd !== 2) closeSync(fd);
       fd = null;

@@ -29,13 +29,13 @@ export class Metrics {
 
   readonly messagesSent = new Counter({
     name: 'parley_messages_sent_total',
-    help: 'Messages stored (idempotent retries not counted).',
+    help: 'New messages seen by this node (idempotent retries not counted); in a cluster every node sees all, so use max() across nodes, not sum().',
     registers: [this.registry],
   });
 
   readonly messagesDeleted = new Counter({
     name: 'parley_messages_deleted_total',
-    help: 'Messages deleted.',
+    help: 'Deletions seen by this node; in a cluster every node sees all, so use max() across nodes, not sum().',
     registers: [this.registry],
   });
 

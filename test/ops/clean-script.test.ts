@@ -1,7 +1,8 @@
 // scripts/clean.sh against a real running server: rotating or deleting chat.log loses no line the
 // server writes afterwards, keeps at most --keep old copies, and refuses bad flags clearly.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -116,6 +117,53 @@ test('a chat.log deleted without clean.sh is recreated within seconds', { timeou
   );
 });
 
+test('a log that cannot be reopened for a while is retried, and logging resumes by itself', { timeout: 30_000 }, async (t) => {
+  const server = await start(t);
+  const aside = `${server.logFile}.aside`;
+  renameSync(server.logFile, aside);
+  // A folder where the log should be: every open fails (EISDIR), even for root, as EMFILE or
+  // EACCES would.
+  mkdirSync(server.logFile);
+  const openFiles = () => readdirSync(`/proc/${server.pid}/fd`).map((fd) => {
+    try {
+      return readlinkSync(`/proc/${server.pid}/fd/${fd}`);
+    } catch {
+      return ''; // closed while we looked
+    }
+  });
+  await pollUntil('the server to notice the rename and fail to reopen its log', async () => {
+    await makeRequests(server, 1);
+    return !openFiles().includes(aside);
+  });
+
+  rmdirSync(server.logFile);
+  await pollUntil(
+    'a new chat.log with an access line, without SIGHUP',
+    async () => {
+      await makeRequests(server, 1);
+      return existsSync(server.logFile) && statSync(server.logFile).isFile() && accessLines(server.logFile) > 0;
+    },
+    10_000,
+  );
+});
+
+test('--keep 0 for a server with no PID file (--memory) loses no line written after clean.sh returns', { timeout: 30_000 }, async (t) => {
+  const server = await startServer({ args: ['--workers', '1', '--memory'] });
+  t.after(() => server.stop());
+  const noPidFile = mkdtempSync(join(tmpdir(), 'parley-clean-'));
+  t.after(() => rmSync(noPidFile, { recursive: true, force: true }));
+  // Requests up to the moment clean.sh runs: the server checked its file less than a second ago,
+  // so it goes on writing to the renamed file for up to a second.
+  await makeRequests(server, 20);
+  const result = await clean('--log', server.logFile, '--data-dir', noPidFile, '--keep', '0');
+  assert.deepEqual([result.code, result.stderr], [0, '']);
+
+  await makeRequests(server, 3);
+  await pollUntil('the three access lines in the new chat.log', () => accessLines(server.logFile) >= 3);
+  assert.equal(accessLines(server.logFile), 3);
+  assert.deepEqual(logCopies(server), [], 'no copy is kept, no temporary file is left');
+});
+
 test('without a PID file or with a dead PID, clean.sh just rotates', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-clean-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -135,6 +183,26 @@ test('without a PID file or with a dead PID, clean.sh just rotates', async (t) =
   assert.deepEqual([result.code, result.stderr], [0, '']);
   assert.ok(!existsSync(log));
   assert.ok(existsSync(`${log}.1`) === false, '--keep 0 leaves no copy behind either');
+});
+
+test('a parley.pid naming an unrelated node process is not signalled: it survives, with a warning', { timeout: 30_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-clean-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // Named "node" like a Parley server, but not one: SIGHUP would terminate it.
+  const stranger = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  t.after(() => stranger.kill('SIGKILL'));
+  await new Promise((resolve) => stranger.once('spawn', resolve));
+  const pidFile = join(dir, 'parley.pid');
+  writeFileSync(pidFile, `${stranger.pid}\n`);
+  const log = join(dir, 'chat.log');
+  writeFileSync(log, '{"event":"one"}\n');
+
+  const result = await clean('--log', log, '--data-dir', dir, '--keep', '1');
+  assert.equal(result.code, 0);
+  assert.equal(result.stderr, `clean.sh: ${pidFile} names PID ${stranger.pid}, which is not a Parley server (a stale file whose number was reused?); not signalling it.\n`);
+  assert.ok(!existsSync(log) && existsSync(`${log}.1`), 'the log was rotated all the same');
+  assert.equal(stranger.exitCode, null, 'the stranger was left running');
+  assert.equal(stranger.signalCode, null);
 });
 
 /** A project folder of its own, scripts/clean.sh copied in, and an empty folder to run it from

@@ -3,10 +3,13 @@
 // chat.log records along the way.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { encodeFrame, MAGIC } from '../../server/journal-format.js';
+import { JOURNAL_FILE } from '../../server/journal.js';
 import { startRedis } from '../helpers/redis.js';
 import { startServer } from '../helpers/server.js';
 import { httpLogin, LineClient, pollUntil, readLogLines, runServer, within, type Frame } from './support.js';
@@ -88,6 +91,35 @@ test('a bad flag or value is refused with exit code 2 and a pointer to --help', 
   }
 });
 
+test('SIGHUP while the journal is still being read back reopens the log instead of killing the start', { timeout: 30_000 }, async (t) => {
+  const dataDir = temporaryFolder(t);
+  // A journal long enough that replaying it keeps the server busy after parley.pid appears.
+  const frames: Buffer[] = [MAGIC];
+  for (let seq = 1; seq <= 30_000; seq++) {
+    frames.push(encodeFrame({ kind: 'message', seq, user: 'old', text: `message ${seq} `.padEnd(100, '.'), timeMs: Date.now(), clientId: null, deletedAt: 0 }));
+  }
+  writeFileSync(join(dataDir, JOURNAL_FILE), Buffer.concat(frames));
+
+  // clean.sh signals whatever parley.pid names, as soon as it exists.
+  let signalled = 0;
+  const watcher = watch(dataDir, (_event, name) => {
+    if (name !== 'parley.pid' || signalled !== 0) return;
+    const pid = Number.parseInt(readFileSync(join(dataDir, 'parley.pid'), 'utf8'), 10);
+    process.kill(pid, 'SIGHUP');
+    signalled = pid;
+  });
+  t.after(() => watcher.close());
+  const server = await startServer({ dataDir });
+  t.after(() => server.kill());
+  assert.equal(signalled, server.pid, 'SIGHUP was sent to the server named in parley.pid');
+
+  const kinds = readLogLines(server.logFile).map((line) => line.event);
+  assert.ok(kinds.includes('log-reopened'), `no log-reopened line among ${JSON.stringify(kinds)}`);
+  assert.ok(kinds.indexOf('log-reopened') < kinds.indexOf('start'), `the signal landed during the start: ${JSON.stringify(kinds)}`);
+  assert.equal(await server.stop(), 0);
+  assert.ok(!existsSync(join(dataDir, 'parley.pid')), 'no stale parley.pid is left');
+});
+
 test('SIGTERM says goodbye to TCP clients, ends SSE streams and exits 0 within seconds', { timeout: 30_000 }, async (t) => {
   const server = await startServer();
   t.after(() => server.kill());
@@ -119,7 +151,35 @@ test('SIGTERM says goodbye to TCP clients, ends SSE streams and exits 0 within s
   assert.ok(goodbye, `no goodbye frame among ${JSON.stringify(tcp.frames)}`);
   assert.equal(typeof goodbye.reason, 'string');
   assert.equal(tcp.frames.at(-1), goodbye, 'goodbye is the last frame');
-  await within(2000, streamEnded, 'the SSE stream to end');
+  const sse = await within(2000, streamEnded, 'the SSE stream to end');
+  assert.match(sse, /retry: \d+\nevent: goodbye\ndata: \{"reason":"[^"]+","retryAfter":\d+\}\n\n$/, `the stream's last event is goodbye:\n${sse}`);
+});
+
+test('a second SIGTERM during a shutdown that is still waiting exits at once with code 1', { timeout: 30_000 }, async (t) => {
+  const server = await startServer();
+  t.after(() => server.kill());
+  // A request whose body is still to come keeps the graceful shutdown waiting (up to 3 s). Its
+  // `100 Continue` says the server has taken it up.
+  const slow = connect({ host: '127.0.0.1', port: server.httpPort });
+  slow.on('error', () => {});
+  t.after(() => slow.destroy());
+  await new Promise((resolve) => slow.once('connect', resolve));
+  slow.write(
+    'POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+      `Origin: ${server.baseUrl}\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n`,
+  );
+  const continued = await within(2000, new Promise<Buffer>((resolve) => slow.once('data', resolve)), 'the 100 Continue');
+  assert.match(continued.toString('latin1'), /^HTTP\/1\.1 100 Continue\r\n/);
+
+  server.process.kill('SIGTERM');
+  await pollUntil('the stopping line', () => readLogLines(server.logFile).some((line) => line.event === 'stopping'));
+  const secondSent = Date.now();
+  server.process.kill('SIGTERM');
+  assert.equal(await within(2000, server.exited, 'the exit after the second signal'), 1);
+  assert.ok(Date.now() - secondSent < 1000, 'the second signal did not wait for the shutdown');
+
+  const kinds = readLogLines(server.logFile).map((line) => line.event);
+  assert.deepEqual(kinds.slice(kinds.indexOf('stopping')), ['stopping', 'stop-forced'], 'no stop line after a forced exit');
 });
 
 test('SIGINT shuts down as gracefully as SIGTERM', { timeout: 20_000 }, async (t) => {

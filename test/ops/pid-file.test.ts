@@ -3,11 +3,11 @@
 // (PIDs are reused). Two servers starting at the same moment: exactly one gets the folder.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { startServer, type RunningServer } from '../helpers/server.js';
+import { SERVER_MAIN, startServer, type RunningServer } from '../helpers/server.js';
 import { runServer } from './support.js';
 
 function temporaryDataDir(t: { after(fn: () => void): void }): string {
@@ -64,4 +64,59 @@ test('of two servers started at once on one data folder exactly one runs', { tim
     assert.match(refused[0]!, new RegExp(`another Parley server \\(pid ${running[0]!.pid}\\) is using the data folder`));
     assert.deepEqual(readdirSync(dataDir).filter((name) => name.startsWith('parley.pid')), [], `round ${round}: files left`);
   }
+});
+
+/** The uid and gid of `nobody`: a user other than root for the server to run as. */
+const NOBODY = 65534;
+
+const needsRoot = process.getuid?.() === 0 ? false : 'runs the server as another user under a /proc mounted with hidepid=, which needs root';
+
+/**
+ * Starts the server as nobody on `dataDir` in a private mount namespace whose /proc hides other
+ * users' processes; resolves with its exit code and stderr, stopping it with SIGTERM once ready.
+ */
+function serveAsNobodyWithHiddenProc(dataDir: string): Promise<{ wasReady: boolean; code: number | null; stderr: string }> {
+  const child = spawn(
+    'unshare',
+    [
+      '--mount', '--propagation', 'private', 'sh', '-c',
+      'mount -t proc -o hidepid=invisible proc /proc && exec setpriv --reuid=$0 --regid=$0 --clear-groups "$@"',
+      String(NOBODY), process.execPath, SERVER_MAIN,
+      '--host', '127.0.0.1', '--tcp-port', '0', '--http-port', '0', '--data-dir', dataDir, '--log', 'off',
+    ],
+    { env: { ...process.env, PARLEY_READY: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let wasReady = false;
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    // sh and setpriv exec, so the child's PID is the server's.
+    if (!wasReady && chunk.includes('PARLEY_READY')) child.kill('SIGTERM');
+    wasReady ||= chunk.includes('PARLEY_READY');
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  return new Promise((resolve) => child.once('close', (code) => resolve({ wasReady, code, stderr })));
+}
+
+test('a stale parley.pid this user wrote, now naming another user\'s process that /proc hides, is taken over', { skip: needsRoot, timeout: 30_000 }, async (t) => {
+  // The service's case after a power cut: its PID file names a number now used by a process of
+  // another user, and /proc hides that process, so its command line cannot be read.
+  const dataDir = temporaryDataDir(t);
+  chownSync(dataDir, NOBODY, NOBODY);
+  const stranger = spawn('sleep', ['60'], { stdio: 'ignore' }); // root's: nobody gets EPERM
+  t.after(() => stranger.kill('SIGKILL'));
+  await new Promise((resolve) => stranger.once('spawn', resolve));
+  const pidFile = join(dataDir, 'parley.pid');
+
+  // Written by root: it might be a Parley that root started on this folder, so the server asks.
+  writeFileSync(pidFile, `${stranger.pid}\n`);
+  const refused = await serveAsNobodyWithHiddenProc(dataDir);
+  assert.deepEqual([refused.wasReady, refused.code], [false, 1], refused.stderr);
+  assert.match(refused.stderr, new RegExp(`names pid ${stranger.pid}, which is running but cannot be inspected`));
+
+  // Written by the server's own user: that server could be signalled, this process cannot.
+  chownSync(pidFile, NOBODY, NOBODY);
+  const started = await serveAsNobodyWithHiddenProc(dataDir);
+  assert.deepEqual([started.wasReady, started.code], [true, 0], started.stderr);
+  assert.equal(stranger.exitCode, null, 'the stranger was left running');
+  assert.deepEqual(readdirSync(dataDir).filter((name) => name.startsWith('parley.pid')), [], 'the clean stop removed the PID file');
 });

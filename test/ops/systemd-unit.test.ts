@@ -64,6 +64,9 @@ test('the server unit keeps the hardening V8 can live with', () => {
   }
   // V8's JIT maps pages writable and executable; under MemoryDenyWriteExecute node aborts at start.
   assert.ok(!directives.some((line) => line.startsWith('MemoryDenyWriteExecute=')));
+  // With other users' processes hidden, a PID file left by a crash whose number another user's
+  // process now has could not be told from a running Parley, and the service stayed down.
+  assert.ok(!directives.some((line) => line.startsWith('ProtectProc=')));
   const files = Number(/^LimitNOFILE=(\d+)$/m.exec(unit)?.[1]);
   assert.ok(files >= 65536, `LimitNOFILE is ${files}; thousands of clients need far more`);
 });
