@@ -295,7 +295,8 @@ export class Connection implements Subscriber, SessionHolder {
     let missed = false;
     if (from !== undefined) {
       for (;;) {
-        const page = this.#deps.chat.liveChangesAfter(subscription.last, BACKLOG_PAGE);
+        const start = subscription.last;
+        const page = this.#deps.chat.liveChangesAfter(start, BACKLOG_PAGE);
         missed ||= page.missed;
         for (const change of page.changes) this.#outbox.write(encodePush(change));
         // A cursor the chat cannot continue from (evicted, or from a history that began again)
@@ -303,7 +304,10 @@ export class Connection implements Subscriber, SessionHolder {
         // filter out every real push. Otherwise the cursor only moves forward (a lagging
         // cluster node may answer with less than the client has already seen).
         subscription.last = page.missed ? page.last : Math.max(subscription.last, page.last);
-        if (page.changes.length === 0 || page.last >= this.#deps.chat.cursor) break;
+        // A page may push nothing (its messages were deleted before anyone saw them) and still
+        // move the cursor, so only the newest change, or a cursor that no longer moves (a
+        // lagging cluster node), ends the replay.
+        if (subscription.last >= this.#deps.chat.cursor || subscription.last === start) break;
         if (this.#outbox.isFull) await this.#outbox.room();
         if (this.#subscription !== subscription) throw new ApiError('BAD_REQUEST', 'the subscription was replaced or ended');
       }

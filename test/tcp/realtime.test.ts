@@ -81,6 +81,28 @@ test('subscribe from a cursor replays what was missed, then goes live, without g
   reader.close();
 });
 
+test('subscribe from a cursor replays past a page whose changes were all deleted and pushes the newer ones', async () => {
+  const writer = await RawClient.connect(server.tcpPort);
+  await writer.login('page-deleter');
+  const cursor = (await writer.request('history', { limit: 1 })).last;
+  // 500 messages (one backlog page) deleted before anyone saw them: that page pushes nothing.
+  const gone = await Promise.all(Array.from({ length: 500 }, (_, i) => writer.request('send', { text: `gone ${i}` })));
+  await Promise.all(gone.map((reply) => writer.request('delete', { messageId: reply.message.id })));
+  const newer = [];
+  for (let i = 0; i < 10; i++) newer.push((await writer.request('send', { text: `newer ${i}` })).message);
+
+  const reader = await RawClient.connect(server.tcpPort);
+  await reader.login('page-reader');
+  const subscribed = await reader.request('subscribe', { last: cursor });
+  // The replay is written before the reply, so it has all arrived by now.
+  // (Deletions of the unseen messages may come too: each page filters against its own start.)
+  const pushed = reader.frames.filter((f) => f.event === 'message');
+  assert.deepEqual(pushed.map((f) => f.message), newer);
+  assert.deepEqual([subscribed.last, subscribed.missed], [newer.at(-1)!.id, false]);
+  writer.close();
+  reader.close();
+});
+
 test('a subscriber that resumes after seeing a message learns of its deletion', async () => {
   const writer = await RawClient.connect(server.tcpPort);
   await writer.login('w2');
