@@ -67,6 +67,8 @@ export class Connection implements Subscriber, SessionHolder {
   /** Set while subscribed; batches arriving during the backlog replay wait in `held`. */
   #subscription: { live: boolean; last: number; held: PushBatch[] } | null = null;
   #closing = false;
+  /** The socket is gone ('close'); the connection must not enter the session index again. */
+  #isClosed = false;
   /** The client shut down its sending side (`printf ... | nc -q 1`): answer what it sent, then end. */
   #peerEnded = false;
 
@@ -144,7 +146,9 @@ export class Connection implements Subscriber, SessionHolder {
 
   #setSession(session: Session | undefined): void {
     const hash = session === undefined ? undefined : hashToken(session.token);
-    this.#deps.sessions.move(this, this.#sessionHash, hash);
+    // A login or resume may finish after the client hung up: indexed then, the closed connection
+    // would stay in the index (and in memory) until its session ends, which may be never.
+    if (!this.#isClosed) this.#deps.sessions.move(this, this.#sessionHash, hash);
     this.#session = session;
     this.#sessionHash = hash;
   }
@@ -359,6 +363,7 @@ export class Connection implements Subscriber, SessionHolder {
   }
 
   #onClose(): void {
+    this.#isClosed = true;
     this.#frameDeadline.clear();
     this.#stopSubscription();
     // Out of the session index; #session stays for the disconnect log line.
