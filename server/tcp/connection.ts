@@ -64,8 +64,8 @@ export class Connection implements Subscriber, SessionHolder {
   /** Frames decoded but not started yet, from #nextFrame on. */
   #frames: string[] = [];
   #nextFrame = 0;
-  /** Set while subscribed; batches arriving during the backlog replay wait in `held`. */
-  #subscription: { live: boolean; last: number; held: PushBatch[] } | null = null;
+  /** Set while subscribed; `live` once the backlog is replayed and the reply written. */
+  #subscription: { live: boolean; last: number } | null = null;
   #closing = false;
   /** The socket is gone ('close'); the connection must not enter the session index again. */
   #isClosed = false;
@@ -126,11 +126,8 @@ export class Connection implements Subscriber, SessionHolder {
 
   deliver(batch: PushBatch): void {
     const subscription = this.#subscription;
-    if (!subscription) return;
-    if (!subscription.live) {
-      subscription.held.push(batch);
-      return;
-    }
+    // During the replay the ring is read up to the newest change, which covers this batch.
+    if (!subscription?.live) return;
     const bytes = batch.bytesAfter(subscription.last);
     if (bytes === null) return;
     subscription.last = batch.lastCursor;
@@ -293,8 +290,11 @@ export class Connection implements Subscriber, SessionHolder {
     requireSession(this.#context);
     const from = optionalCursor(request, 'last');
     this.#stopSubscription();
-    const subscription = { live: false, last: from ?? this.#deps.chat.cursor, held: [] as PushBatch[] };
+    const subscription = { live: false, last: from ?? this.#deps.chat.cursor };
     this.#subscription = subscription;
+    // In the hub from the start, so that it collects every change published from now on; what
+    // it flushes before the subscription is live is ignored (deliver), because the replay reads
+    // the ring up to the newest change after it.
     this.#deps.hub.add(this);
     let missed = false;
     if (from !== undefined) {
@@ -316,12 +316,12 @@ export class Connection implements Subscriber, SessionHolder {
         if (this.#subscription !== subscription) throw new ApiError('BAD_REQUEST', 'the subscription was replaced or ended');
       }
     }
-    // Changes published during the replay were held; they follow the reply, in order.
+    // Every change after `last` was published after the loop's last read, and only microtasks
+    // run between that read and this (the hub flushes on setImmediate), so the hub has yet to
+    // flush it; bytesAfter() drops what the replay already sent. Nothing is missed or doubled,
+    // and nothing is kept here meanwhile.
     const goLive = () => {
-      if (this.#subscription !== subscription) return;
-      subscription.live = true;
-      for (const held of subscription.held) this.deliver(held);
-      subscription.held = [];
+      if (this.#subscription === subscription) subscription.live = true;
     };
     return { reply: { last: subscription.last, missed }, goLive };
   }

@@ -103,6 +103,37 @@ test('subscribe from a cursor replays past a page whose changes were all deleted
   reader.close();
 });
 
+test('changes sent while a replay waits for a slow reader arrive once each, in order, with nothing held back', async () => {
+  const writer = await RawClient.connect(server.tcpPort);
+  await writer.login('backlog-writer');
+  const cursor = (await writer.request('history', { limit: 1 })).last;
+  // 600 messages of 16 KB: a 10 MB backlog, more than the kernel buffers and the server's 1 MiB
+  // take, so the replay must wait for the reader part way.
+  const text = '😀'.repeat(4000);
+  await Promise.all(Array.from({ length: 600 }, () => writer.request('send', { text })));
+
+  const reader = await RawClient.connect(server.tcpPort);
+  await reader.login('slow-replayer');
+  reader.socket.pause();
+  const subscribing = reader.request('subscribe', { last: cursor });
+  const live = [];
+  for (let i = 0; i < 100; i++) live.push((await writer.request('send', { text: `during ${i}` })).message);
+  reader.socket.resume();
+  const subscribed = await subscribing;
+  assert.ok(subscribed.last >= live.at(-1)!.id, 'the replay was still running when the last of them was sent');
+  const final = await writer.request('send', { text: 'after the replay' });
+  await reader.next((f) => f.event === 'message' && f.message.id === final.message.id);
+
+  const cursors = reader.frames.filter((f) => f.event === 'message').map((f) => f.cursor as number);
+  assert.deepEqual(cursors, [...cursors].sort((a, b) => a - b), 'pushes arrive in cursor order');
+  assert.equal(new Set(cursors).size, cursors.length, 'no push twice');
+  assert.equal(cursors.length, 600 + 100 + 1);
+  const texts = reader.frames.filter((f) => f.event === 'message').map((f) => f.message.text);
+  assert.deepEqual(texts.slice(600), [...live.map((m) => m.text), 'after the replay']);
+  writer.close();
+  reader.close();
+});
+
 test('a subscriber that resumes after seeing a message learns of its deletion', async () => {
   const writer = await RawClient.connect(server.tcpPort);
   await writer.login('w2');
