@@ -200,7 +200,9 @@ export class Connection implements Subscriber, SessionHolder {
     const isAnswered = this.#frames.length === 0 && this.#inFlight.size === 0;
     if (isAnswered && !this.#socket.writableEnded) {
       this.#stopSubscription();
-      this.#close();
+      this.#frameDeadline.clear();
+      // No fixed grace here, unlike #close: the client may be reading a large last reply slowly.
+      this.#outbox.end();
     }
   }
 
@@ -350,7 +352,7 @@ export class Connection implements Subscriber, SessionHolder {
     this.#close();
   }
 
-  /** Ends the connection, after `error` when given; a client that never reads it is dropped. */
+  /** Ends the connection after an error frame (when given); a client that does not read it in time is dropped. */
   #close(error?: ApiError): void {
     this.#frameDeadline.clear();
     if (error && this.#socket.writable) this.#socket.write(encodeFrame(errorReply(null, error)));

@@ -74,6 +74,16 @@ export class Outbox {
     return new Promise((resolve) => this.#roomWaiters.push(resolve));
   }
 
+  /**
+   * Ends the connection once the client has taken everything it was sent, however slowly: a
+   * client that shut its sending side may still be reading a large last reply through a slow
+   * pipe. One that takes nothing for STALL_TIMEOUT_MS is dropped, so it cannot keep the socket.
+   */
+  end(): void {
+    this.#socket.end();
+    this.#dropWhenStalled(this.#taken());
+  }
+
   cut(): void {
     if (this.#isCut) return;
     this.#isCut = true;
@@ -91,6 +101,17 @@ export class Outbox {
       else this.#watch();
     }, STALL_TIMEOUT_MS);
     this.#stallTimer.unref();
+  }
+
+  // Once everything is with the kernel, 'finish' follows and the socket closes by itself (its
+  // reading side has ended already); until then, each check must find progress.
+  #dropWhenStalled(takenBefore: number): void {
+    if (this.#socket.destroyed || this.#socket.writableLength === 0) return;
+    setTimeout(() => {
+      const taken = this.#taken();
+      if (taken === takenBefore) this.#socket.destroy();
+      else this.#dropWhenStalled(taken);
+    }, STALL_TIMEOUT_MS).unref();
   }
 
   #taken(): number {
