@@ -24,7 +24,7 @@ import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import { FrameDeadline } from './frame-deadline.js';
 import { operations, optionalCursor, requireSession, type OperationContext } from './operations.js';
-import { MAX_UNREAD_BYTES, Outbox } from './outbox.js';
+import { MAX_UNREAD_BYTES, MAX_UNREAD_BYTES_HARD, Outbox, STALL_TIMEOUT_MS, type CutReason } from './outbox.js';
 import type { SessionConnections, SessionHolder } from './session-connections.js';
 import { encodePush, type PushBatch, type Subscriber, type SubscriberHub } from './subscribers.js';
 
@@ -90,7 +90,7 @@ export class Connection implements Subscriber, SessionHolder {
     );
     this.#outbox = new Outbox(socket, {
       onDrain: () => this.#pump(),
-      onCut: (unreadBytes) => this.#cutOff(unreadBytes),
+      onCut: (reason, unreadBytes) => this.#cutOff(reason, unreadBytes),
     });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
@@ -336,13 +336,17 @@ export class Connection implements Subscriber, SessionHolder {
 
   // The outbox decided: this client does not read what it is sent. It is unsubscribed first, so
   // the rest of the announce loop that found it full skips it (one log line, one count).
-  #cutOff(unreadBytes: number): void {
+  #cutOff(reason: CutReason, unreadBytes: number): void {
     this.#stopSubscription();
     this.#frames = [];
     this.#nextFrame = 0;
     this.#deps.metrics?.slowConsumers.inc({ transport: 'tcp' });
-    this.#deps.logger.warn('tcp-slow-consumer', { remote: this.#socket.remoteAddress, user: this.username, unreadBytes });
-    const error = new ApiError('SLOW_CONSUMER', `you left more than ${MAX_UNREAD_BYTES} bytes unread and stopped reading, so the connection is closed; reconnect and resubscribe from your last cursor`);
+    this.#deps.logger.warn('tcp-slow-consumer', { remote: this.#socket.remoteAddress, user: this.username, reason, unreadBytes });
+    const why =
+      reason === 'stalled'
+        ? `you left more than ${mebibytes(MAX_UNREAD_BYTES)} unread and read nothing for ${STALL_TIMEOUT_MS / 1000} s`
+        : `more than ${mebibytes(MAX_UNREAD_BYTES_HARD)} waited unread for you: you read more slowly than you are sent`;
+    const error = new ApiError('SLOW_CONSUMER', `${why}, so the connection is closed; reconnect and resubscribe from your last cursor`);
     this.#close(error);
   }
 
@@ -380,6 +384,10 @@ function errorReply(id: RequestId | null, error: ApiError): ErrorReply {
     ok: false,
     error: { code: error.code, message: error.message, ...(error.details.retryAfter ? { retryAfter: error.details.retryAfter } : {}) },
   };
+}
+
+function mebibytes(bytes: number): string {
+  return `${bytes / (1024 * 1024)} MiB`;
 }
 
 function isRequestId(id: unknown): id is RequestId {

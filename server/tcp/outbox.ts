@@ -7,8 +7,8 @@
 //                 ├─ over it: "full" ...................... the connection stops reading requests
 //                 │                                         and holds replies back (connection.ts);
 //                 │                                         pushes still go out
-//                 │    └ and no byte taken for STALL_TIMEOUT_MS → cut off
-//                 └─ over MAX_UNREAD_BYTES_HARD ........... cut off at once
+//                 │    └ and no byte taken for STALL_TIMEOUT_MS → cut off ('stalled')
+//                 └─ over MAX_UNREAD_BYTES_HARD ........... cut off at once ('over-hard-limit')
 //
 // Progress, not the instantaneous buffer, decides: one commit may announce megabytes to every
 // subscriber in one synchronous loop, and a client that reads them must keep its connection.
@@ -23,11 +23,14 @@ export const MAX_UNREAD_BYTES_HARD = 64 * 1024 * 1024;
 /** How long a client that is behind may take nothing at all before it is cut off. */
 export const STALL_TIMEOUT_MS = 5_000;
 
+/** Why a client was cut off: it took nothing for STALL_TIMEOUT_MS while behind, or it let more than MAX_UNREAD_BYTES_HARD pile up. */
+export type CutReason = 'stalled' | 'over-hard-limit';
+
 export interface OutboxEvents {
   /** The client read everything it was sent. */
   onDrain(): void;
   /** The client was cut off; the outbox writes nothing more. */
-  onCut(unreadBytes: number): void;
+  onCut(reason: CutReason, unreadBytes: number): void;
 }
 
 export class Outbox {
@@ -64,7 +67,7 @@ export class Outbox {
     if (this.#isCut || this.#socket.destroyed || !this.#socket.writable) return;
     this.#socket.write(frame);
     const unread = this.#socket.writableLength;
-    if (unread > MAX_UNREAD_BYTES_HARD) this.cut();
+    if (unread > MAX_UNREAD_BYTES_HARD) this.#cut('over-hard-limit');
     else if (unread > MAX_UNREAD_BYTES && this.#stallTimer === null) this.#watch();
   }
 
@@ -84,11 +87,11 @@ export class Outbox {
     this.#dropWhenStalled(this.#taken());
   }
 
-  cut(): void {
+  #cut(reason: CutReason): void {
     if (this.#isCut) return;
     this.#isCut = true;
     this.#stopWatching();
-    this.#events.onCut(this.#socket.writableLength);
+    this.#events.onCut(reason, this.#socket.writableLength);
     this.#wakeWaiters();
   }
 
@@ -97,7 +100,7 @@ export class Outbox {
     this.#stallTimer = setTimeout(() => {
       this.#stallTimer = null;
       if (!this.isFull || this.#isCut) return;
-      if (this.#taken() === this.#takenAtLastCheck) this.cut();
+      if (this.#taken() === this.#takenAtLastCheck) this.#cut('stalled');
       else this.#watch();
     }, STALL_TIMEOUT_MS);
     this.#stallTimer.unref();

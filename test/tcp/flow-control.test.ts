@@ -110,6 +110,9 @@ test('a subscriber that stops reading is cut off once (one log line) while anoth
   await until(() => logLines('tcp-slow-consumer', 'stuck') > 0, 'the stuck subscriber is cut off');
   stuck.socket.resume();
   await stuck.closed;
+  const cut = stuck.frames.find((f) => f.ok === false);
+  assert.deepEqual([cut?.id, cut?.error.code], [null, 'SLOW_CONSUMER']);
+  assert.match(cut!.error.message, /^you left more than 1 MiB unread and read nothing for 5 s, so the connection is closed; reconnect/);
   // More changes after the cut are not counted against it again.
   const ids = await sendMany([writer], 100, () => text);
   await healthy.next((f) => f.event === 'message' && f.message.id === ids.at(-1));
@@ -133,5 +136,37 @@ test('a subscriber that reads gets all 2,000 large messages of a burst from 20 w
   assert.equal(ids.filter((id) => pushed.has(id)).length, 2000);
   assert.equal(logLines('tcp-slow-consumer', 'burst-reader'), 0);
   reader.close();
+  writers.forEach((w) => w.close());
+});
+
+test('a subscriber that reads, but more slowly than it is sent, is cut off at 64 MiB and told so', async (t) => {
+  const own = await startServer({ args: ['--workers', '2', '--arena-mb', '128'] });
+  t.after(() => own.stop());
+  const trickler = await RawClient.connect(own.tcpPort);
+  await trickler.login('trickler');
+  await trickler.request('subscribe');
+  // One read (at most 64 KB) every 100 ms: never stalled, always further behind.
+  let isTrickling = true;
+  trickler.socket.on('data', () => {
+    if (!isTrickling) return;
+    trickler.socket.pause();
+    setTimeout(() => isTrickling && trickler.socket.resume(), 100);
+  });
+  const writers = await Promise.all(Array.from({ length: 20 }, () => RawClient.connect(own.tcpPort)));
+  await Promise.all(writers.map((w, i) => w.login(`fast${i}`)));
+  // 80 MB of pushes: 5,000 messages of 16 KB.
+  const text = '😀'.repeat(4000);
+  const sending = Promise.all(writers.map((w) => Promise.all(Array.from({ length: 250 }, () => w.request('send', { text })))));
+  const cutLine = () => readFileSync(own.logFile, 'utf8').split('\n').find((line) => line.includes('"event":"tcp-slow-consumer"'));
+  await until(() => cutLine() !== undefined, 'the trickler is cut off', 60_000);
+  // Read what is left at full speed, to find the reason at its end.
+  isTrickling = false;
+  trickler.socket.resume();
+  await trickler.closed;
+  await sending;
+  assert.match(cutLine()!, /"user":"trickler","reason":"over-hard-limit"/);
+  const cut = trickler.frames.find((f) => f.ok === false);
+  assert.deepEqual([cut?.id, cut?.error.code], [null, 'SLOW_CONSUMER']);
+  assert.match(cut!.error.message, /^more than 64 MiB waited unread for you: you read more slowly than you are sent, so the connection is closed; reconnect/);
   writers.forEach((w) => w.close());
 });
