@@ -69,6 +69,8 @@ export class Connection implements Subscriber, SessionHolder {
   #closing = false;
   /** The socket is gone ('close'); the connection must not enter the session index again. */
   #isClosed = false;
+  /** The error frame the connection was closed with, if it was. */
+  #closedWith: ApiError | undefined;
   /** The client shut down its sending side (`printf ... | nc -q 1`): answer what it sent, then end. */
   #peerEnded = false;
 
@@ -260,9 +262,12 @@ export class Connection implements Subscriber, SessionHolder {
     const userBefore = this.username;
     try {
       let body: object;
-      let afterReply: (() => void) | undefined;
-      if (request.op === 'subscribe') ({ reply: body, goLive: afterReply } = await this.#subscribe(request));
-      else if (request.op === 'unsubscribe') {
+      let goLive: (() => void) | undefined;
+      if (request.op === 'subscribe') {
+        const subscribed = await this.#subscribe(request);
+        if (subscribed === null) return; // the client is gone: nobody to answer
+        ({ reply: body, goLive } = subscribed);
+      } else if (request.op === 'unsubscribe') {
         this.#stopSubscription();
         body = {};
       } else {
@@ -274,9 +279,10 @@ export class Connection implements Subscriber, SessionHolder {
         if (request.op === 'login') this.#deps.metrics?.logins.inc({ transport: 'tcp' });
       }
       if (request.op === 'logout' && userBefore !== undefined) this.#deps.logger.info('logout', { transport: 'tcp', user: userBefore });
+      // Live in the same turn as the reply is written, so no push can come between the two.
+      goLive?.();
       this.#deps.metrics?.tcpFrames.inc({ op: request.op, outcome: 'ok' });
       this.#outbox.write(encodeFrame({ id: request.id, ok: true, ...body }));
-      afterReply?.();
     } catch (error) {
       const { error: apiError, isBug } = toApiError(error);
       if (isBug) this.#deps.logger.error('tcp-request-failed', { op: request.op, error });
@@ -285,10 +291,13 @@ export class Connection implements Subscriber, SessionHolder {
     }
   }
 
-  /** Pushes every change after `last`, replies, then goes live; nothing is missed or doubled. */
+  /**
+   * Pushes every change after `last`; #run then calls `goLive` as it writes the reply, so nothing
+   * is missed or doubled. Null when the client went away meanwhile.
+   */
   async #subscribe(
     request: Extract<Request, { op: 'subscribe' }>,
-  ): Promise<{ reply: { last: number; missed: boolean }; goLive: () => void }> {
+  ): Promise<{ reply: { last: number; missed: boolean }; goLive: () => void } | null> {
     requireSession(this.#context);
     const from = optionalCursor(request, 'last');
     this.#stopSubscription();
@@ -315,7 +324,11 @@ export class Connection implements Subscriber, SessionHolder {
         // lagging cluster node), ends the replay.
         if (subscription.last >= this.#deps.chat.cursor || subscription.last === start) break;
         if (this.#outbox.isFull) await this.#outbox.room();
-        if (this.#subscription !== subscription) throw new ApiError('BAD_REQUEST', 'the subscription was replaced or ended');
+        if (this.#subscription !== subscription) {
+          const why = this.#whySubscriptionEnded();
+          if (why === null) return null;
+          throw why;
+        }
       }
     }
     // Every change after `last` was published after the loop's last read, and only microtasks
@@ -323,9 +336,24 @@ export class Connection implements Subscriber, SessionHolder {
     // flush it; bytesAfter() drops what the replay already sent. Nothing is missed or doubled,
     // and nothing is kept here meanwhile.
     const goLive = () => {
-      if (this.#subscription === subscription) subscription.live = true;
+      if (this.#subscription === subscription) {
+        subscription.live = true;
+        return;
+      }
+      const why = this.#whySubscriptionEnded();
+      if (why !== null) throw why;
     };
     return { reply: { last: subscription.last, missed }, goLive };
+  }
+
+  // A subscribe cannot be replaced or unsubscribed while it runs (those wait for it), so only
+  // the session ending elsewhere or the connection closing ends its subscription early. The
+  // client sent nothing wrong; the answer says what happened (null: the client is gone).
+  #whySubscriptionEnded(): ApiError | null {
+    if (this.#session === undefined) {
+      return new ApiError('NOT_LOGGED_IN', 'your session ended (logged out on another connection or server) while the backlog was being sent; log in again, then subscribe from the cursor of the last push you received');
+    }
+    return this.#closedWith ?? null;
   }
 
   #stopSubscription(): void {
@@ -351,13 +379,16 @@ export class Connection implements Subscriber, SessionHolder {
   }
 
   #fail(code: 'IDLE_TIMEOUT' | 'FRAME_TOO_LARGE', message: string): void {
-    this.#replyError(null, new ApiError(code, message));
+    const error = new ApiError(code, message);
+    this.#closedWith ??= error;
+    this.#replyError(null, error);
     this.#stopSubscription();
     this.#close();
   }
 
   /** Ends the connection after an error frame (when given); a client that does not read it in time is dropped. */
   #close(error?: ApiError): void {
+    this.#closedWith ??= error;
     this.#frameDeadline.clear();
     if (error && this.#socket.writable) this.#socket.write(encodeFrame(errorReply(null, error)));
     this.#socket.end();

@@ -134,6 +134,32 @@ test('changes sent while a replay waits for a slow reader arrive once each, in o
   reader.close();
 });
 
+test('a session that ends while its subscribe replays the backlog gets NOT_LOGGED_IN for the subscribe, after session-ended', async () => {
+  const writer = await RawClient.connect(server.tcpPort);
+  await writer.login('ending-writer');
+  const cursor = (await writer.request('history', { limit: 1 })).last;
+  // A 10 MB backlog: the replay waits for the reader, who does not read yet.
+  const text = '😀'.repeat(4000);
+  await Promise.all(Array.from({ length: 600 }, () => writer.request('send', { text })));
+
+  const reader = await RawClient.connect(server.tcpPort);
+  const { token } = await reader.login('ending-reader');
+  reader.socket.pause();
+  const subscribing = reader.request('subscribe', { last: cursor });
+  const elsewhere = await RawClient.connect(server.tcpPort);
+  assert.equal((await elsewhere.request('resume', { token })).ok, true);
+  assert.equal((await elsewhere.request('logout')).ok, true);
+  reader.socket.resume();
+  const subscribed = await subscribing;
+  assert.deepEqual([subscribed.ok, subscribed.error?.code], [false, 'NOT_LOGGED_IN']);
+  assert.match(subscribed.error.message, /session ended/);
+  const ended = reader.frames.findIndex((f) => f.event === 'session-ended');
+  assert.ok(ended >= 0 && ended < reader.frames.indexOf(subscribed), 'session-ended comes first');
+  writer.close();
+  reader.close();
+  elsewhere.close();
+});
+
 test('a subscriber that resumes after seeing a message learns of its deletion', async () => {
   const writer = await RawClient.connect(server.tcpPort);
   await writer.login('w2');
