@@ -12,8 +12,8 @@
 //
 // Progress, not the instantaneous buffer, decides: one commit may announce megabytes to every
 // subscriber in one synchronous loop, and a client that reads them must keep its connection.
-// "Taken" is what the kernel accepted (bytesWritten counts queued bytes too, so the unread part
-// is subtracted); it stops growing once the client's receive window and our send buffer are full.
+// "Taken" is what the kernel accepted (#progress() says how it is measured); it stops growing
+// once the client's receive window and our send buffer are full.
 import type { Socket } from 'node:net';
 
 /** Unread bytes above which a client counts as behind: its requests wait. */
@@ -37,7 +37,7 @@ export class Outbox {
   readonly #socket: Socket;
   readonly #events: OutboxEvents;
   #stallTimer: NodeJS.Timeout | null = null;
-  #takenAtLastCheck = 0;
+  #progressAtLastCheck = '';
   #roomWaiters: Array<() => void> = [];
   #isCut = false;
 
@@ -84,7 +84,7 @@ export class Outbox {
    */
   end(): void {
     this.#socket.end();
-    this.#dropWhenStalled(this.#taken());
+    this.#dropWhenStalled(this.#progress());
   }
 
   #cut(reason: CutReason): void {
@@ -96,11 +96,11 @@ export class Outbox {
   }
 
   #watch(): void {
-    this.#takenAtLastCheck = this.#taken();
+    this.#progressAtLastCheck = this.#progress();
     this.#stallTimer = setTimeout(() => {
       this.#stallTimer = null;
       if (!this.isFull || this.#isCut) return;
-      if (this.#taken() === this.#takenAtLastCheck) this.#cut('stalled');
+      if (this.#progress() === this.#progressAtLastCheck) this.#cut('stalled');
       else this.#watch();
     }, STALL_TIMEOUT_MS);
     this.#stallTimer.unref();
@@ -108,17 +108,25 @@ export class Outbox {
 
   // Once everything is with the kernel, 'finish' follows and the socket closes by itself (its
   // reading side has ended already); until then, each check must find progress.
-  #dropWhenStalled(takenBefore: number): void {
+  #dropWhenStalled(progressBefore: string): void {
     if (this.#socket.destroyed || this.#socket.writableLength === 0) return;
     setTimeout(() => {
-      const taken = this.#taken();
-      if (taken === takenBefore) this.#socket.destroy();
-      else this.#dropWhenStalled(taken);
+      const progress = this.#progress();
+      if (progress === progressBefore) this.#socket.destroy();
+      else this.#dropWhenStalled(progress);
     }, STALL_TIMEOUT_MS).unref();
   }
 
-  #taken(): number {
-    return this.#socket.bytesWritten - this.#socket.writableLength;
+  // A mark that changes exactly when the kernel takes bytes. The bytes of completed writes
+  // (bytesWritten counts queued bytes too, so the unread part is subtracted) are not enough:
+  // Node hands everything buffered to libuv as one write once the last one completes, and
+  // writableLength drops only when that whole write is done, so a write of tens of MB to a
+  // client that reads steadily but slowly stood still for longer than STALL_TIMEOUT_MS, and
+  // the client was cut off as if it had stopped. libuv's count of what the current write has
+  // left (the handle's writeQueueSize, not a documented property) moves with every part taken.
+  #progress(): string {
+    const handle = (this.#socket as Socket & { _handle?: { writeQueueSize?: number } | null })._handle;
+    return `${this.#socket.bytesWritten - this.#socket.writableLength}/${handle?.writeQueueSize ?? 0}`;
   }
 
   #stopWatching(): void {
