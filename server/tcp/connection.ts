@@ -24,7 +24,7 @@ import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import { FrameDeadline } from './frame-deadline.js';
 import { operations, optionalCursor, requireSession, type OperationContext } from './operations.js';
-import { MAX_UNREAD_BYTES, Outbox } from './outbox.js';
+import { MAX_UNREAD_BYTES, MAX_UNREAD_BYTES_HARD, Outbox, STALL_TIMEOUT_MS, type CutReason } from './outbox.js';
 import type { SessionConnections, SessionHolder } from './session-connections.js';
 import { encodePush, type PushBatch, type Subscriber, type SubscriberHub } from './subscribers.js';
 
@@ -64,9 +64,13 @@ export class Connection implements Subscriber, SessionHolder {
   /** Frames decoded but not started yet, from #nextFrame on. */
   #frames: string[] = [];
   #nextFrame = 0;
-  /** Set while subscribed; batches arriving during the backlog replay wait in `held`. */
-  #subscription: { live: boolean; last: number; held: PushBatch[] } | null = null;
+  /** Set while subscribed; `live` once the backlog is replayed and the reply written. */
+  #subscription: { live: boolean; last: number } | null = null;
   #closing = false;
+  /** The socket is gone ('close'); the connection must not enter the session index again. */
+  #isClosed = false;
+  /** The error frame the connection was closed with, if it was. */
+  #closedWith: ApiError | undefined;
   /** The client shut down its sending side (`printf ... | nc -q 1`): answer what it sent, then end. */
   #peerEnded = false;
 
@@ -88,7 +92,7 @@ export class Connection implements Subscriber, SessionHolder {
     );
     this.#outbox = new Outbox(socket, {
       onDrain: () => this.#pump(),
-      onCut: (unreadBytes) => this.#cutOff(unreadBytes),
+      onCut: (reason, unreadBytes) => this.#cutOff(reason, unreadBytes),
     });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
@@ -124,11 +128,8 @@ export class Connection implements Subscriber, SessionHolder {
 
   deliver(batch: PushBatch): void {
     const subscription = this.#subscription;
-    if (!subscription) return;
-    if (!subscription.live) {
-      subscription.held.push(batch);
-      return;
-    }
+    // During the replay the ring is read up to the newest change, which covers this batch.
+    if (!subscription?.live) return;
     const bytes = batch.bytesAfter(subscription.last);
     if (bytes === null) return;
     subscription.last = batch.lastCursor;
@@ -144,7 +145,9 @@ export class Connection implements Subscriber, SessionHolder {
 
   #setSession(session: Session | undefined): void {
     const hash = session === undefined ? undefined : hashToken(session.token);
-    this.#deps.sessions.move(this, this.#sessionHash, hash);
+    // A login or resume may finish after the client hung up: indexed then, the closed connection
+    // would stay in the index (and in memory) until its session ends, which may be never.
+    if (!this.#isClosed) this.#deps.sessions.move(this, this.#sessionHash, hash);
     this.#session = session;
     this.#sessionHash = hash;
   }
@@ -199,7 +202,9 @@ export class Connection implements Subscriber, SessionHolder {
     const isAnswered = this.#frames.length === 0 && this.#inFlight.size === 0;
     if (isAnswered && !this.#socket.writableEnded) {
       this.#stopSubscription();
-      this.#close();
+      this.#frameDeadline.clear();
+      // No fixed grace here, unlike #close: the client may be reading a large last reply slowly.
+      this.#outbox.end();
     }
   }
 
@@ -257,9 +262,12 @@ export class Connection implements Subscriber, SessionHolder {
     const userBefore = this.username;
     try {
       let body: object;
-      let afterReply: (() => void) | undefined;
-      if (request.op === 'subscribe') ({ reply: body, goLive: afterReply } = await this.#subscribe(request));
-      else if (request.op === 'unsubscribe') {
+      let goLive: (() => void) | undefined;
+      if (request.op === 'subscribe') {
+        const subscribed = await this.#subscribe(request);
+        if (subscribed === null) return; // the client is gone: nobody to answer
+        ({ reply: body, goLive } = subscribed);
+      } else if (request.op === 'unsubscribe') {
         this.#stopSubscription();
         body = {};
       } else {
@@ -271,9 +279,10 @@ export class Connection implements Subscriber, SessionHolder {
         if (request.op === 'login') this.#deps.metrics?.logins.inc({ transport: 'tcp' });
       }
       if (request.op === 'logout' && userBefore !== undefined) this.#deps.logger.info('logout', { transport: 'tcp', user: userBefore });
+      // Live in the same turn as the reply is written, so no push can come between the two.
+      goLive?.();
       this.#deps.metrics?.tcpFrames.inc({ op: request.op, outcome: 'ok' });
       this.#outbox.write(encodeFrame({ id: request.id, ok: true, ...body }));
-      afterReply?.();
     } catch (error) {
       const { error: apiError, isBug } = toApiError(error);
       if (isBug) this.#deps.logger.error('tcp-request-failed', { op: request.op, error });
@@ -282,20 +291,27 @@ export class Connection implements Subscriber, SessionHolder {
     }
   }
 
-  /** Pushes every change after `last`, replies, then goes live; nothing is missed or doubled. */
+  /**
+   * Pushes every change after `last`; #run then calls `goLive` as it writes the reply, so nothing
+   * is missed or doubled. Null when the client went away meanwhile.
+   */
   async #subscribe(
     request: Extract<Request, { op: 'subscribe' }>,
-  ): Promise<{ reply: { last: number; missed: boolean }; goLive: () => void }> {
+  ): Promise<{ reply: { last: number; missed: boolean }; goLive: () => void } | null> {
     requireSession(this.#context);
     const from = optionalCursor(request, 'last');
     this.#stopSubscription();
-    const subscription = { live: false, last: from ?? this.#deps.chat.cursor, held: [] as PushBatch[] };
+    const subscription = { live: false, last: from ?? this.#deps.chat.cursor };
     this.#subscription = subscription;
+    // In the hub from the start, so that it collects every change published from now on; what
+    // it flushes before the subscription is live is ignored (deliver), because the replay reads
+    // the ring up to the newest change after it.
     this.#deps.hub.add(this);
     let missed = false;
     if (from !== undefined) {
       for (;;) {
-        const page = this.#deps.chat.liveChangesAfter(subscription.last, BACKLOG_PAGE);
+        const start = subscription.last;
+        const page = this.#deps.chat.liveChangesAfter(start, BACKLOG_PAGE);
         missed ||= page.missed;
         for (const change of page.changes) this.#outbox.write(encodePush(change));
         // A cursor the chat cannot continue from (evicted, or from a history that began again)
@@ -303,19 +319,41 @@ export class Connection implements Subscriber, SessionHolder {
         // filter out every real push. Otherwise the cursor only moves forward (a lagging
         // cluster node may answer with less than the client has already seen).
         subscription.last = page.missed ? page.last : Math.max(subscription.last, page.last);
-        if (page.changes.length === 0 || page.last >= this.#deps.chat.cursor) break;
+        // A page may push nothing (its messages were deleted before anyone saw them) and still
+        // move the cursor, so only the newest change, or a cursor that no longer moves (a
+        // lagging cluster node), ends the replay.
+        if (subscription.last >= this.#deps.chat.cursor || subscription.last === start) break;
         if (this.#outbox.isFull) await this.#outbox.room();
-        if (this.#subscription !== subscription) throw new ApiError('BAD_REQUEST', 'the subscription was replaced or ended');
+        if (this.#subscription !== subscription) {
+          const why = this.#whySubscriptionEnded();
+          if (why === null) return null;
+          throw why;
+        }
       }
     }
-    // Changes published during the replay were held; they follow the reply, in order.
+    // Every change after `last` was published after the loop's last read, and only microtasks
+    // run between that read and this (the hub flushes on setImmediate), so the hub has yet to
+    // flush it; bytesAfter() drops what the replay already sent. Nothing is missed or doubled,
+    // and nothing is kept here meanwhile.
     const goLive = () => {
-      if (this.#subscription !== subscription) return;
-      subscription.live = true;
-      for (const held of subscription.held) this.deliver(held);
-      subscription.held = [];
+      if (this.#subscription === subscription) {
+        subscription.live = true;
+        return;
+      }
+      const why = this.#whySubscriptionEnded();
+      if (why !== null) throw why;
     };
     return { reply: { last: subscription.last, missed }, goLive };
+  }
+
+  // A subscribe cannot be replaced or unsubscribed while it runs (those wait for it), so only
+  // the session ending elsewhere or the connection closing ends its subscription early. The
+  // client sent nothing wrong; the answer says what happened (null: the client is gone).
+  #whySubscriptionEnded(): ApiError | null {
+    if (this.#session === undefined) {
+      return new ApiError('NOT_LOGGED_IN', 'your session ended (logged out on another connection or server) while the backlog was being sent; log in again, then subscribe from the cursor of the last push you received');
+    }
+    return this.#closedWith ?? null;
   }
 
   #stopSubscription(): void {
@@ -326,24 +364,31 @@ export class Connection implements Subscriber, SessionHolder {
 
   // The outbox decided: this client does not read what it is sent. It is unsubscribed first, so
   // the rest of the announce loop that found it full skips it (one log line, one count).
-  #cutOff(unreadBytes: number): void {
+  #cutOff(reason: CutReason, unreadBytes: number): void {
     this.#stopSubscription();
     this.#frames = [];
     this.#nextFrame = 0;
     this.#deps.metrics?.slowConsumers.inc({ transport: 'tcp' });
-    this.#deps.logger.warn('tcp-slow-consumer', { remote: this.#socket.remoteAddress, user: this.username, unreadBytes });
-    const error = new ApiError('SLOW_CONSUMER', `you left more than ${MAX_UNREAD_BYTES} bytes unread and stopped reading, so the connection is closed; reconnect and resubscribe from your last cursor`);
+    this.#deps.logger.warn('tcp-slow-consumer', { remote: this.#socket.remoteAddress, user: this.username, reason, unreadBytes });
+    const why =
+      reason === 'stalled'
+        ? `you left more than ${mebibytes(MAX_UNREAD_BYTES)} unread and read nothing for ${STALL_TIMEOUT_MS / 1000} s`
+        : `more than ${mebibytes(MAX_UNREAD_BYTES_HARD)} waited unread for you: you read more slowly than you are sent`;
+    const error = new ApiError('SLOW_CONSUMER', `${why}, so the connection is closed; reconnect and resubscribe from your last cursor`);
     this.#close(error);
   }
 
   #fail(code: 'IDLE_TIMEOUT' | 'FRAME_TOO_LARGE', message: string): void {
-    this.#replyError(null, new ApiError(code, message));
+    const error = new ApiError(code, message);
+    this.#closedWith ??= error;
+    this.#replyError(null, error);
     this.#stopSubscription();
     this.#close();
   }
 
-  /** Ends the connection, after `error` when given; a client that never reads it is dropped. */
+  /** Ends the connection after an error frame (when given); a client that does not read it in time is dropped. */
   #close(error?: ApiError): void {
+    this.#closedWith ??= error;
     this.#frameDeadline.clear();
     if (error && this.#socket.writable) this.#socket.write(encodeFrame(errorReply(null, error)));
     this.#socket.end();
@@ -355,6 +400,7 @@ export class Connection implements Subscriber, SessionHolder {
   }
 
   #onClose(): void {
+    this.#isClosed = true;
     this.#frameDeadline.clear();
     this.#stopSubscription();
     // Out of the session index; #session stays for the disconnect log line.
@@ -369,6 +415,10 @@ function errorReply(id: RequestId | null, error: ApiError): ErrorReply {
     ok: false,
     error: { code: error.code, message: error.message, ...(error.details.retryAfter ? { retryAfter: error.details.retryAfter } : {}) },
   };
+}
+
+function mebibytes(bytes: number): string {
+  return `${bytes / (1024 * 1024)} MiB`;
 }
 
 function isRequestId(id: unknown): id is RequestId {

@@ -11,6 +11,13 @@ export interface SessionHolder {
 export class SessionConnections {
   readonly #byHash = new Map<string, Set<SessionHolder>>();
 
+  /** Connections indexed, over all sessions. */
+  get size(): number {
+    let size = 0;
+    for (const holders of this.#byHash.values()) size += holders.size;
+    return size;
+  }
+
   /** Records that `holder` is now logged in with `hash` (undefined: logged out). */
   move(holder: SessionHolder, from: string | undefined, to: string | undefined): void {
     if (from === to) return;

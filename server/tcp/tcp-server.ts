@@ -24,6 +24,8 @@ export interface TcpDeps {
   clients: ClientCounts;
   maxClients: number;
   frameTimeoutMs: number;
+  /** The index of logged-in connections; a new one when not given (a test passes its own to look inside). */
+  sessions?: SessionConnections;
 }
 
 export interface TcpEdge {
@@ -34,7 +36,7 @@ export interface TcpEdge {
 
 export function createTcpEdge(deps: TcpDeps): TcpEdge {
   const hub = new SubscriberHub(deps.chat);
-  const sessions = new SessionConnections();
+  const sessions = deps.sessions ?? new SessionConnections();
   const stopEndingSessions = deps.chat.onSessionEnded((hash) => sessions.end(hash));
   const connections = new Set<Connection>();
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { startServer, type RunningServer } from '../helpers/server.js';
-import { RawClient } from '../helpers/tcp-client.js';
+import { RawClient, type Frame } from '../helpers/tcp-client.js';
 
 let server: RunningServer;
 before(async () => {
@@ -110,6 +110,9 @@ test('a subscriber that stops reading is cut off once (one log line) while anoth
   await until(() => logLines('tcp-slow-consumer', 'stuck') > 0, 'the stuck subscriber is cut off');
   stuck.socket.resume();
   await stuck.closed;
+  const cut = stuck.frames.find((f) => f.ok === false);
+  assert.deepEqual([cut?.id, cut?.error.code], [null, 'SLOW_CONSUMER']);
+  assert.match(cut!.error.message, /^you left more than 1 MiB unread and read nothing for 5 s, so the connection is closed; reconnect/);
   // More changes after the cut are not counted against it again.
   const ids = await sendMany([writer], 100, () => text);
   await healthy.next((f) => f.event === 'message' && f.message.id === ids.at(-1));
@@ -133,5 +136,46 @@ test('a subscriber that reads gets all 2,000 large messages of a burst from 20 w
   assert.equal(ids.filter((id) => pushed.has(id)).length, 2000);
   assert.equal(logLines('tcp-slow-consumer', 'burst-reader'), 0);
   reader.close();
+  writers.forEach((w) => w.close());
+});
+
+test('a subscriber that reads, but more slowly than it is sent, is cut off at 64 MiB and told so', async (t) => {
+  const own = await startServer({ args: ['--workers', '2', '--arena-mb', '128'] });
+  t.after(() => own.stop());
+  const trickler = await RawClient.connect(own.tcpPort);
+  await trickler.login('trickler');
+  await trickler.request('subscribe');
+  // From here only the tail of what arrives is kept, undecoded: decoding 64 MB of frames could
+  // outlast the 2 s a cut-off client gets to read the error frame at the end.
+  trickler.socket.removeAllListeners('data');
+  let tail = Buffer.alloc(0);
+  // One read (at most 64 KB) every 50 ms: never stalled, yet further behind with every burst.
+  let isTrickling = true;
+  trickler.socket.on('data', (chunk: Buffer) => {
+    tail = Buffer.concat([tail, chunk]).subarray(-64 * 1024);
+    if (!isTrickling) return;
+    trickler.socket.pause();
+    setTimeout(() => isTrickling && trickler.socket.resume(), 50);
+  });
+  const writers = await Promise.all(Array.from({ length: 10 }, () => RawClient.connect(own.tcpPort)));
+  await Promise.all(writers.map((w, i) => w.login(`fast${i}`)));
+  // Bursts of 200 messages of 16 KB (3.2 MB of pushes) until it is cut off, however fast or
+  // slow this machine stores them.
+  const frame = `${JSON.stringify({ id: 'fast', op: 'send', text: '😀'.repeat(4000) })}\n`;
+  const cutLine = () => readFileSync(own.logFile, 'utf8').split('\n').find((line) => line.includes('"event":"tcp-slow-consumer"'));
+  for (let sent = 20; cutLine() === undefined; sent += 20) {
+    for (const writer of writers) writer.sendRaw(frame.repeat(20));
+    const isAnswered = () => writers.every((w) => w.frames.filter((f) => f.id === 'fast' && f.ok).length >= sent);
+    await until(() => isAnswered() || cutLine() !== undefined, 'a burst is stored', 60_000);
+    if (sent > 20 * 100) assert.fail('not cut off after 320 MB of pushes');
+  }
+  // Read what is left at full speed, to find the reason at its end.
+  isTrickling = false;
+  trickler.socket.resume();
+  await trickler.closed;
+  assert.match(cutLine()!, /"user":"trickler","reason":"over-hard-limit"/);
+  const cut = JSON.parse(tail.toString('utf8').trimEnd().split('\n').at(-1)!) as Frame;
+  assert.deepEqual([cut.id, cut.error.code], [null, 'SLOW_CONSUMER']);
+  assert.match(cut.error.message, /^more than 64 MiB waited unread for you: you read more slowly than you are sent, so the connection is closed; reconnect/);
   writers.forEach((w) => w.close());
 });

@@ -233,6 +233,30 @@ describe('a client that stops sending (half-close)', () => {
     assert.equal(replies[1]!.message.text, 'sent, then shut');
   });
 
+  test('a client that reads its last large reply slowly after shutting its side gets all of it', async (t) => {
+    const own = await startServer();
+    t.after(() => own.stop());
+    const writer = await RawClient.connect(own.tcpPort);
+    await writer.login('seeder');
+    // 1,000 messages of 12 KB of UTF-8: a 12 MB history page, more than the kernel buffers hold.
+    const text = '€'.repeat(4000);
+    await Promise.all(Array.from({ length: 1000 }, () => writer.request('send', { text })));
+    writer.close();
+
+    const client = await RawClient.connect(own.tcpPort);
+    await client.login('slow-pipe');
+    // A slow pipe: at most one read (64 KB) per 20 ms, so the page takes seconds to arrive.
+    client.socket.on('data', () => {
+      client.socket.pause();
+      setTimeout(() => client.socket.resume(), 20);
+    });
+    client.socket.end(`${JSON.stringify({ id: 'page', op: 'history', limit: 1000 })}\n`);
+    await client.closed;
+    const page = client.frames.find((f) => f.id === 'page');
+    assert.ok(page, 'the page arrived before the server closed the connection');
+    assert.equal(page.messages.length, 1000);
+  });
+
   test('a subscriber that closes is let go at once, without waiting for a push to fail', async () => {
     const listener = await RawClient.connect(server.tcpPort);
     await listener.login('leaver');

@@ -81,6 +81,85 @@ test('subscribe from a cursor replays what was missed, then goes live, without g
   reader.close();
 });
 
+test('subscribe from a cursor replays past a page whose changes were all deleted and pushes the newer ones', async () => {
+  const writer = await RawClient.connect(server.tcpPort);
+  await writer.login('page-deleter');
+  const cursor = (await writer.request('history', { limit: 1 })).last;
+  // 500 messages (one backlog page) deleted before anyone saw them: that page pushes nothing.
+  const gone = await Promise.all(Array.from({ length: 500 }, (_, i) => writer.request('send', { text: `gone ${i}` })));
+  await Promise.all(gone.map((reply) => writer.request('delete', { messageId: reply.message.id })));
+  const newer = [];
+  for (let i = 0; i < 10; i++) newer.push((await writer.request('send', { text: `newer ${i}` })).message);
+
+  const reader = await RawClient.connect(server.tcpPort);
+  await reader.login('page-reader');
+  const subscribed = await reader.request('subscribe', { last: cursor });
+  // The replay is written before the reply, so it has all arrived by now.
+  // (Deletions of the unseen messages may come too: each page filters against its own start.)
+  const pushed = reader.frames.filter((f) => f.event === 'message');
+  assert.deepEqual(pushed.map((f) => f.message), newer);
+  assert.deepEqual([subscribed.last, subscribed.missed], [newer.at(-1)!.id, false]);
+  writer.close();
+  reader.close();
+});
+
+test('changes sent while a replay waits for a slow reader arrive once each, in order, with nothing held back', async () => {
+  const writer = await RawClient.connect(server.tcpPort);
+  await writer.login('backlog-writer');
+  const cursor = (await writer.request('history', { limit: 1 })).last;
+  // 600 messages of 16 KB: a 10 MB backlog, more than the kernel buffers and the server's 1 MiB
+  // take, so the replay must wait for the reader part way.
+  const text = '😀'.repeat(4000);
+  await Promise.all(Array.from({ length: 600 }, () => writer.request('send', { text })));
+
+  const reader = await RawClient.connect(server.tcpPort);
+  await reader.login('slow-replayer');
+  reader.socket.pause();
+  const subscribing = reader.request('subscribe', { last: cursor });
+  const live = [];
+  for (let i = 0; i < 100; i++) live.push((await writer.request('send', { text: `during ${i}` })).message);
+  reader.socket.resume();
+  const subscribed = await subscribing;
+  assert.ok(subscribed.last >= live.at(-1)!.id, 'the replay was still running when the last of them was sent');
+  const final = await writer.request('send', { text: 'after the replay' });
+  await reader.next((f) => f.event === 'message' && f.message.id === final.message.id);
+
+  const cursors = reader.frames.filter((f) => f.event === 'message').map((f) => f.cursor as number);
+  assert.deepEqual(cursors, [...cursors].sort((a, b) => a - b), 'pushes arrive in cursor order');
+  assert.equal(new Set(cursors).size, cursors.length, 'no push twice');
+  assert.equal(cursors.length, 600 + 100 + 1);
+  const texts = reader.frames.filter((f) => f.event === 'message').map((f) => f.message.text);
+  assert.deepEqual(texts.slice(600), [...live.map((m) => m.text), 'after the replay']);
+  writer.close();
+  reader.close();
+});
+
+test('a session that ends while its subscribe replays the backlog gets NOT_LOGGED_IN for the subscribe, after session-ended', async () => {
+  const writer = await RawClient.connect(server.tcpPort);
+  await writer.login('ending-writer');
+  const cursor = (await writer.request('history', { limit: 1 })).last;
+  // A 10 MB backlog: the replay waits for the reader, who does not read yet.
+  const text = '😀'.repeat(4000);
+  await Promise.all(Array.from({ length: 600 }, () => writer.request('send', { text })));
+
+  const reader = await RawClient.connect(server.tcpPort);
+  const { token } = await reader.login('ending-reader');
+  reader.socket.pause();
+  const subscribing = reader.request('subscribe', { last: cursor });
+  const elsewhere = await RawClient.connect(server.tcpPort);
+  assert.equal((await elsewhere.request('resume', { token })).ok, true);
+  assert.equal((await elsewhere.request('logout')).ok, true);
+  reader.socket.resume();
+  const subscribed = await subscribing;
+  assert.deepEqual([subscribed.ok, subscribed.error?.code], [false, 'NOT_LOGGED_IN']);
+  assert.match(subscribed.error.message, /session ended/);
+  const ended = reader.frames.findIndex((f) => f.event === 'session-ended');
+  assert.ok(ended >= 0 && ended < reader.frames.indexOf(subscribed), 'session-ended comes first');
+  writer.close();
+  reader.close();
+  elsewhere.close();
+});
+
 test('a subscriber that resumes after seeing a message learns of its deletion', async () => {
   const writer = await RawClient.connect(server.tcpPort);
   await writer.login('w2');
