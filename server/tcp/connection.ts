@@ -24,7 +24,8 @@ import type { Logger } from '../ops/logger.js';
 import type { Metrics } from '../ops/metrics.js';
 import { FrameDeadline } from './frame-deadline.js';
 import { operations, optionalCursor, requireSession, type OperationContext } from './operations.js';
-import { MAX_UNREAD_BYTES, MAX_UNREAD_BYTES_HARD, Outbox, STALL_TIMEOUT_MS, type CutReason } from './outbox.js';
+import { MAX_UNREAD_BYTES } from '../../protocol/limits.js';
+import { MAX_UNREAD_BYTES_HARD, Outbox, STALL_TIMEOUT_MS, type CutReason } from './outbox.js';
 import type { SessionConnections, SessionHolder } from './session-connections.js';
 import { encodePush, type PushBatch, type Subscriber, type SubscriberHub } from './subscribers.js';
 

@@ -17,9 +17,9 @@
 import type { Socket } from 'node:net';
 import { MAX_UNREAD_BYTES } from '../../protocol/limits.js';
 
-// Unread bytes above which a client counts as behind (its requests wait): protocol/limits.ts,
-// shared with the SSE edge. Still exported here for connection.ts.
-export { MAX_UNREAD_BYTES };
+// MAX_UNREAD_BYTES (protocol/limits.ts, shared with the SSE edge): unread bytes above which a
+// client counts as behind (its requests wait).
+
 /** Unread bytes no client is allowed, reading or not. */
 export const MAX_UNREAD_BYTES_HARD = 64 * 1024 * 1024;
 /** How long a client that is behind may take nothing at all before it is cut off. */
