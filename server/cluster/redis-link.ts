@@ -12,9 +12,11 @@
 // command sent to a Redis that stopped answering. Once one command has gone unanswered past its
 // deadline, the next ones fail at once until Redis answers again (it answers in order, so the
 // late reply to the first one is that sign): a request that checks a session and then writes
-// waits for a silent Redis once, not twice. The follower's socket has an idle deadline of its
-// read's BLOCK time plus a grace, so a half-open connection (Redis's host crashed, no RST) is
-// dropped and reconnected in seconds, not after TCP keepalive's minutes.
+// waits for a silent Redis once, not twice. A half-open connection (Redis's host crashed, no
+// RST) is dropped and reconnected in seconds, not after TCP keepalive's minutes: the follower's
+// socket has an idle deadline of its read's BLOCK time plus a grace, and a command connection
+// whose command stays unanswered that long after its deadline is destroyed and opened again
+// (which rejects the command, so the commands after it are tried again).
 // Reconnecting is node-redis's job: exponential backoff from 50 ms to 2 s with jitter,
 // forever. Every client has an 'error' listener: an EventEmitter error without one would take
 // the process down.
@@ -41,7 +43,10 @@ export interface LinkOptions {
 const RETRY_FIRST_MS = 50;
 const RETRY_MAX_MS = 2000;
 const RETRY_JITTER_MS = 100;
-/** Silence beyond a blocked read's own time after which the follower's connection is dead. */
+/**
+ * Silence beyond a blocked read's own time after which the follower's connection is dead; the
+ * command connection gets as long after a command's deadline.
+ */
 const READ_GRACE_MS = 3000;
 /** Seconds a client refused with UNAVAILABLE is asked to wait. */
 export const RETRY_AFTER_SECONDS = 2;
@@ -75,6 +80,9 @@ export class RedisLink {
   #lastError: unknown;
   /** Settles when Redis answers the command that went unanswered past its deadline. */
   #stalled: Promise<void> | null = null;
+  /** Replaces the command connection when the stalled command stays unanswered. */
+  #stallTimer: NodeJS.Timeout | undefined;
+  #isClosed = false;
 
   constructor(options: LinkOptions) {
     this.#options = options;
@@ -162,12 +170,16 @@ export class RedisLink {
 
   /** Closes all three, waiting for commands already sent, at most one command budget. */
   async close(): Promise<void> {
+    this.#isClosed = true;
+    clearTimeout(this.#stallTimer);
     // The follower may sit in XREAD BLOCK; waiting for that answer would only delay the exit.
     if (this.follower.isOpen) this.follower.destroy();
     await Promise.all([this.#closeGently(this.commands), this.#closeGently(this.logouts)]);
   }
 
   destroy(): void {
+    this.#isClosed = true;
+    clearTimeout(this.#stallTimer);
     for (const client of [this.commands, this.follower, this.logouts]) if (client.isOpen) client.destroy();
   }
 
@@ -204,9 +216,30 @@ export class RedisLink {
       () => {},
       () => {},
     ).finally(() => {
-      if (this.#stalled === stalled) this.#stalled = null;
+      if (this.#stalled !== stalled) return;
+      this.#stalled = null;
+      clearTimeout(this.#stallTimer);
     });
     this.#stalled = stalled;
+    clearTimeout(this.#stallTimer);
+    const giveUpMs = this.#options.followBlockMs + READ_GRACE_MS;
+    this.#stallTimer = setTimeout(() => this.#reconnectCommands(giveUpMs), giveUpMs);
+  }
+
+  /**
+   * A Redis that is only slow answers within the grace; past it, the connection is taken for
+   * half-open (the reply would come in order, after the one still missing, so nothing on it can
+   * work). destroy() rejects what is queued on it, which ends the stall.
+   */
+  #reconnectCommands(silentMs: number): void {
+    if (this.#isClosed || !this.commands.isOpen) return;
+    this.#down.add('commands');
+    this.#options.onEvent('warn', 'redis-unreachable', {
+      connection: 'commands',
+      reason: `no answer for ${(silentMs / 1000).toFixed(1)} s after a command's deadline; connecting again`,
+    });
+    this.commands.destroy();
+    this.commands.connect().catch(() => {}); // failures are 'error' events, logged by #watch
   }
 }
 

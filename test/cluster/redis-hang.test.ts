@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { ApiError } from '../../server/errors.js';
 import { startRedis, startRelay, type RunningRedis } from '../helpers/redis.js';
-import { adminClient, eventually, openNode, untilCursor } from './support.js';
+import { adminClient, eventually, openNode, untilCursor, untilEvent } from './support.js';
 
 async function redisFor(t: TestContext): Promise<RunningRedis> {
   const redis = await startRedis();
@@ -139,4 +139,24 @@ test('a write stored while the nodeâ€™s stream reader was cut off is answered â€
   assert.equal(resent.duplicate, true);
   assert.deepEqual(a.chat.changesAfter(0, 100).messages.map((m) => m.text), ['before', 'stored unseen']);
   assert.deepEqual(a.chat.changesAfter(0, 100).messages[1], resent.message);
+});
+
+test('a command left unanswered on a half-open connection is given up on, so writes work again once a new connection is up', async (t) => {
+  const redis = await redisFor(t);
+  const relay = await startRelay(redis);
+  t.after(() => relay.close());
+  const a = await openNode(t, relay, { nodeName: 'a', commandTimeoutMs: BUDGET_MS, followBlockMs: 500 });
+  await a.chat.send('alice', 'before', undefined);
+
+  // Redis's host is gone without a word: the open connections carry nothing and never close
+  // (TCP keepalive would take minutes), while a new connection would be answered.
+  const since = a.log.length;
+  relay.silence();
+  await assert.rejects(a.chat.send('alice', 'into the silence', undefined), isUnavailable(/did not answer in time/));
+  await untilEvent(a, 'redis-unreachable', (fields) => fields.connection === 'commands', { since });
+  await untilEvent(a, 'redis-reconnected', (fields) => fields.connection === 'commands', { since });
+  await eventually('the node is healthy again', () => a.chat.isHealthy());
+  const { message } = await a.chat.send('alice', 'after the silence', undefined);
+  assert.deepEqual(a.chat.changesAfter(0, 10).messages.map((m) => m.text), ['before', 'after the silence']);
+  assert.equal(a.chat.changesAfter(0, 10).messages.at(-1)?.id, message.id);
 });

@@ -5,8 +5,9 @@
 // a hung Redis: connections stay open and nothing answers. Never touches another Redis.
 //
 // startRelay() puts a TCP relay between one node and Redis: the network in between, which a
-// test can cut (the node loses Redis while the others keep it) or make refuse one kind of
-// connection by the name node-redis gives it in its first bytes (CLIENT SETNAME).
+// test can cut (the node loses Redis while the others keep it), make refuse one kind of
+// connection by the name node-redis gives it in its first bytes (CLIENT SETNAME), or silence
+// (the connections open now go half-open while new ones get through).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
@@ -137,11 +138,17 @@ export interface RedisRelay {
   restore(): void;
   /** Refuses connections whose client name matches (e.g. /-commands$/), or none for null. */
   refuseNamed(pattern: RegExp | null): void;
+  /**
+   * Makes every open connection half-open: nothing it carries arrives any more and nothing
+   * closes it (the peer's host crashed, no RST). New connections go through as before.
+   */
+  silence(): void;
   close(): Promise<void>;
 }
 
 export async function startRelay(redis: RunningRedis): Promise<RedisRelay> {
   const pairs = new Set<Socket>();
+  const silencers = new WeakMap<Socket, () => void>();
   let isCut = false;
   let refused: RegExp | null = null;
   const server = createServer((downstream) => {
@@ -163,6 +170,12 @@ export async function startRelay(redis: RunningRedis): Promise<RedisRelay> {
       upstream.on('close', () => downstream.destroy());
       pairs.add(downstream);
       downstream.on('close', () => pairs.delete(downstream));
+      silencers.set(downstream, () => {
+        downstream.unpipe(upstream);
+        upstream.unpipe(downstream);
+        downstream.on('data', () => {}); // read and dropped, so the sender never sees back-pressure
+        upstream.on('data', () => {});
+      });
       upstream.write(first);
       downstream.pipe(upstream);
       upstream.pipe(downstream);
@@ -185,6 +198,9 @@ export async function startRelay(redis: RunningRedis): Promise<RedisRelay> {
     refuseNamed(pattern) {
       refused = pattern;
       if (pattern !== null) dropAll();
+    },
+    silence() {
+      for (const socket of pairs) silencers.get(socket)?.();
     },
     close() {
       dropAll();
