@@ -16,10 +16,11 @@
 // - Acknowledged means stored in Redis, and applied to this node's ring: the sender's next
 //   read on this node sees its own write. (If the copy does not arrive within the request's
 //   time budget, the sender gets UNAVAILABLE saying the write was stored.)
-// - One time budget per write, `commandTimeoutMs` (5 s): the script must start in Redis before
-//   it ends (cluster-writes.ts), so a write refused for taking too long never lands later, and a
-//   Redis that already failed to answer within it (the session check) is not waited for again
-//   (redis-link.ts).
+// - One time budget per write, `commandTimeoutMs` (5 s): the script must start in Redis a little
+//   before it ends (cluster-writes.ts), so a write held up in a hung Redis never lands minutes
+//   later; a write not answered within it is reported as unconfirmed, since it may have run.
+//   A Redis that already failed to answer within it (the session check) is not waited for
+//   again (redis-link.ts).
 // - Faults: while Redis is unreachable, writes, logins and logouts fail at once with UNAVAILABLE
 //   (503 / error frame); reads keep being served from the ring, and sessions this node confirmed
 //   keep working (shared-sessions.ts). node-redis reconnects with backoff, the node joins again

@@ -40,6 +40,19 @@ export interface LinkOptions {
   onEvent: EventListener;
 }
 
+/**
+ * A command that changes something, for the sentence its client gets when no answer says whether
+ * it ran (its answer came too late, or the connection broke on the way).
+ */
+export interface Write {
+  /** What the server could not do: "store your message". */
+  what: string;
+  /** What it may have done: "stored your message". */
+  done: string;
+  /** Why trying again is safe: "a resend with the same clientId is never a duplicate". */
+  retry: string;
+}
+
 const RETRY_FIRST_MS = 50;
 const RETRY_MAX_MS = 2000;
 const RETRY_JITTER_MS = 100;
@@ -125,7 +138,7 @@ export class RedisLink {
    * `timeoutMs` is what is left of the request's budget. (node-redis's own `timeout` covers only
    * the wait before a command is sent; once sent, only this deadline bounds the wait.)
    */
-  async run<T>(what: string, command: (client: CommandClient) => Promise<T>, timeoutMs = this.#options.commandTimeoutMs): Promise<T> {
+  async run<T>(what: string | Write, command: (client: CommandClient) => Promise<T>, timeoutMs = this.#options.commandTimeoutMs): Promise<T> {
     if (this.#stalled !== null || timeoutMs <= 0) throw this.unavailable(what, new NoAnswerError(false));
     const answer = command(this.commands);
     let timer: NodeJS.Timeout | undefined;
@@ -144,26 +157,28 @@ export class RedisLink {
     }
   }
 
-  /** True while a command has gone unanswered past its deadline (commands fail at once). */
-  get isStalled(): boolean {
-    return this.#stalled !== null;
-  }
-
-  unavailable(what: string, error: unknown): ApiError {
+  unavailable(purpose: string | Write, error: unknown): ApiError {
     if (error instanceof ApiError) return error;
+    const write = typeof purpose === 'string' ? undefined : purpose;
+    const what = write?.what ?? (purpose as string);
     let sentence: string;
     if (error instanceof ErrorReply) {
       // Redis refused: out of memory, a key of the wrong type, a bug in a script.
       this.#options.onError('redis-command-failed', error);
       sentence = `the chat store (Redis) refused to ${what}; the error was logged, please try again later`;
-    } else if (error instanceof NoAnswerError) {
-      if (error.isFirst) this.#options.onEvent('warn', 'redis-no-answer', { what });
-      sentence = `the chat store (Redis) did not answer in time, so the server could not ${what}; try again in a few seconds`;
     } else if (error instanceof ClientOfflineError || error instanceof ClientClosedError) {
       sentence = `the chat store (Redis) is unreachable, so the server cannot ${what} right now; try again in a few seconds`;
     } else {
-      // The connection broke while the command was on its way: it may or may not have run.
-      sentence = `the connection to the chat store (Redis) broke, so the server could not confirm that it could ${what}; try again in a few seconds (a resend with the same clientId is never a duplicate)`;
+      // A command sent and not answered may have run: Redis may be slow rather than gone (a
+      // write script that started before its deadline does its work, write-scripts.ts), or the
+      // connection broke while the command was on its way. One never sent did not run.
+      const wasSent = !(error instanceof NoAnswerError) || error.isFirst;
+      if (error instanceof NoAnswerError && wasSent) this.#options.onEvent('warn', 'redis-no-answer', { what });
+      const why = error instanceof NoAnswerError ? 'the chat store (Redis) did not answer in time' : 'the connection to the chat store (Redis) broke';
+      sentence =
+        wasSent && write !== undefined
+          ? `${why}, so the server could not confirm that it ${write.done}; try again in a few seconds (${write.retry})`
+          : `${why}, so the server could not ${what}; try again in a few seconds`;
     }
     return new ApiError('UNAVAILABLE', sentence, { retryAfter: RETRY_AFTER_SECONDS });
   }

@@ -16,7 +16,7 @@
 // recovery instead of the answer the copy gave during the outage itself.
 import { hashToken, newToken } from '../chat/session-token.js';
 import type { Session } from '../chat/chat.js';
-import type { RedisLink } from './redis-link.js';
+import type { RedisLink, Write } from './redis-link.js';
 import { LOGOUT_CHANNEL, SESSION_KEY_PREFIX } from './stream-entry.js';
 
 export const SESSION_TTL_SECONDS = 30 * 24 * 60 * 60;
@@ -25,6 +25,12 @@ const REFRESH_EVERY_MS = 24 * 60 * 60 * 1000;
 const MAX_KNOWN = 200_000;
 /** Longest token accepted; ours are 43 characters. */
 const MAX_TOKEN_LENGTH = 100;
+
+const LOGOUT: Write = {
+  what: 'end your session on every server',
+  done: 'ended your session on every server',
+  retry: 'logging out twice is harmless',
+};
 
 interface Known {
   username: string;
@@ -100,7 +106,7 @@ export class SharedSessions {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return;
     const hash = hashToken(token);
     this.#known.delete(hash);
-    await this.#link.run('end your session on every server', async (redis) => {
+    await this.#link.run(LOGOUT, async (redis) => {
       await redis.del(SESSION_KEY_PREFIX + hash);
       await redis.publish(LOGOUT_CHANNEL, hash);
     });

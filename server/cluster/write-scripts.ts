@@ -4,9 +4,10 @@
 // node-redis sends them with EVALSHA and falls back to EVAL once after a Redis restart (NOSCRIPT).
 //
 // Every send and delete carries two guards, checked before anything is written:
-// - `startBy`, a deadline in Redis's clock (TIME). The node answers 503 once its time budget is
-//   spent; a script still queued in Redis then (a Redis that hung and resumed) must not store a
-//   message the sender was told was not stored, or a resend without a clientId would duplicate it.
+// - `startBy`, a deadline in Redis's clock (TIME), a little before the node answers 503 for a
+//   spent time budget. A script still queued in Redis then (a Redis that hung and resumed)
+//   stores nothing, so a write its sender gave up on does not appear minutes later. (One that
+//   started in time may still answer too late; its sender is told the outcome is unknown.)
 // - `epoch`, the parley:epoch the node joined. A Redis that lost its data has none, or another
 //   one, so a node cannot write into a history it has not caught up with (join first, below).
 //

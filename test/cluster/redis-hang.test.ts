@@ -160,3 +160,46 @@ test('a command left unanswered on a half-open connection is given up on, so wri
   assert.deepEqual(a.chat.changesAfter(0, 10).messages.map((m) => m.text), ['before', 'after the silence']);
   assert.equal(a.chat.changesAfter(0, 10).messages.at(-1)?.id, message.id);
 });
+
+test('a write whose answer comes back after its budget is answered “could not confirm”, and its resend with the same clientId is no duplicate', async (t) => {
+  const redis = await redisFor(t);
+  const relay = await startRelay(redis);
+  t.after(() => relay.close());
+  const a = await openNode(t, relay, { nodeName: 'a', commandTimeoutMs: BUDGET_MS });
+  await a.chat.send('alice', 'before', undefined);
+
+  // Redis runs the script at once; only its answer is slow to come back, as when Redis gets busy
+  // right after the script started. The node cannot know it was stored, so it must not say it was not.
+  relay.holdReplies();
+  await assert.rejects(
+    a.chat.send('alice', 'answered late', 'k-4'),
+    isUnavailable(/could not confirm that it stored your message; .*a resend with the same clientId is never a duplicate/),
+  );
+  relay.releaseReplies();
+  assert.deepEqual(await textsInRedis(t, redis), ['before', 'answered late']);
+  await eventually('the node is healthy again', () => a.chat.isHealthy());
+  const resent = await a.chat.send('alice', 'answered late', 'k-4');
+  assert.equal(resent.duplicate, true);
+  assert.deepEqual(a.chat.changesAfter(0, 10).messages.map((m) => m.text), ['before', 'answered late']);
+});
+
+test('a deletion whose answer comes back after its budget is answered “could not confirm” with a deletion’s advice, and its retry says it is gone', async (t) => {
+  const redis = await redisFor(t);
+  const relay = await startRelay(redis);
+  t.after(() => relay.close());
+  const a = await openNode(t, relay, { nodeName: 'a', commandTimeoutMs: BUDGET_MS });
+  const { message } = await a.chat.send('alice', 'regret', undefined);
+  // Redis knows the delete script after one use (the first is an EVALSHA refused with NOSCRIPT,
+  // then the EVAL, which a held-back refusal would delay past the deadline).
+  await a.chat.delete('alice', (await a.chat.send('alice', 'warm-up', undefined)).message.id);
+
+  relay.holdReplies();
+  await assert.rejects(a.chat.delete('alice', message.id), (error: unknown) => {
+    isUnavailable(/could not confirm that it deleted that message; .*the retry answers that the message is already deleted/)(error);
+    assert.doesNotMatch((error as Error).message, /clientId/, 'a deletion has no clientId');
+    return true;
+  });
+  relay.releaseReplies();
+  await eventually('the node is healthy again', () => a.chat.isHealthy());
+  await assert.rejects(a.chat.delete('alice', message.id), (error: unknown) => error instanceof ApiError && error.code === 'NOT_FOUND' && /already deleted/.test(error.message));
+});

@@ -6,8 +6,9 @@
 //
 // startRelay() puts a TCP relay between one node and Redis: the network in between, which a
 // test can cut (the node loses Redis while the others keep it), make refuse one kind of
-// connection by the name node-redis gives it in its first bytes (CLIENT SETNAME), or silence
-// (the connections open now go half-open while new ones get through).
+// connection by the name node-redis gives it in its first bytes (CLIENT SETNAME), silence
+// (the connections open now go half-open while new ones get through) or slow down (Redis's
+// replies held back, then let through).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
@@ -143,12 +144,15 @@ export interface RedisRelay {
    * closes it (the peer's host crashed, no RST). New connections go through as before.
    */
   silence(): void;
+  /** Holds back what Redis sends on the open connections (a slow network) until releaseReplies(). */
+  holdReplies(): void;
+  releaseReplies(): void;
   close(): Promise<void>;
 }
 
 export async function startRelay(redis: RunningRedis): Promise<RedisRelay> {
   const pairs = new Set<Socket>();
-  const silencers = new WeakMap<Socket, () => void>();
+  const controls = new WeakMap<Socket, { silence(): void; hold(): void; release(): void }>();
   let isCut = false;
   let refused: RegExp | null = null;
   const server = createServer((downstream) => {
@@ -170,11 +174,20 @@ export async function startRelay(redis: RunningRedis): Promise<RedisRelay> {
       upstream.on('close', () => downstream.destroy());
       pairs.add(downstream);
       downstream.on('close', () => pairs.delete(downstream));
-      silencers.set(downstream, () => {
-        downstream.unpipe(upstream);
-        upstream.unpipe(downstream);
-        downstream.on('data', () => {}); // read and dropped, so the sender never sees back-pressure
-        upstream.on('data', () => {});
+      controls.set(downstream, {
+        silence() {
+          downstream.unpipe(upstream);
+          upstream.unpipe(downstream);
+          downstream.on('data', () => {}); // read and dropped, so the sender never sees back-pressure
+          upstream.on('data', () => {});
+        },
+        hold() {
+          upstream.unpipe(downstream);
+          upstream.pause();
+        },
+        release() {
+          upstream.pipe(downstream);
+        },
       });
       upstream.write(first);
       downstream.pipe(upstream);
@@ -200,7 +213,13 @@ export async function startRelay(redis: RunningRedis): Promise<RedisRelay> {
       if (pattern !== null) dropAll();
     },
     silence() {
-      for (const socket of pairs) silencers.get(socket)?.();
+      for (const socket of pairs) controls.get(socket)?.silence();
+    },
+    holdReplies() {
+      for (const socket of pairs) controls.get(socket)?.hold();
+    },
+    releaseReplies() {
+      for (const socket of pairs) controls.get(socket)?.release();
     },
     close() {
       dropAll();
