@@ -243,19 +243,34 @@ export class ClusterChat implements Chat {
     const standing = this.#standing(cursor);
     if (standing === 'lagging') return { messages: [], deleted: [], last: cursor };
     if (standing === 'gone') return { ...resetPage(this.ring, limit), last: this.cursor };
-    const page = changesAfter(this.ring, cursor, limit);
-    return { ...page, last: this.#newest(page.last) };
+    const from = this.#readFrom(cursor);
+    const page = changesAfter(this.ring, from, limit);
+    const deleted = from === cursor ? page.deleted : page.deleted.filter((id) => id <= cursor);
+    return { ...page, deleted, last: this.#newest(page.last) };
   }
 
   liveChangesAfter(cursor: number, limit: number): { changes: LiveChange[]; last: number; missed: boolean } {
     const standing = this.#standing(cursor);
     if (standing === 'lagging') return { changes: [], last: cursor, missed: false };
-    const page = liveChangesAfter(this.ring, cursor, limit);
-    return { changes: page.changes, last: this.#newest(page.last), missed: page.missed || standing === 'gone' };
+    const from = this.#readFrom(cursor);
+    const page = liveChangesAfter(this.ring, from, limit);
+    const changes = from === cursor ? page.changes : page.changes.filter((change) => change.kind === 'message' || change.id <= cursor);
+    return { changes, last: this.#newest(page.last), missed: page.missed || standing === 'gone' };
   }
 
   history(before: number | undefined, limit: number): ChangeSet {
     return { ...history(this.ring, before, limit), last: this.cursor };
+  }
+
+  /**
+   * Where the ring read for `cursor` starts. A ring replayed from a stream that began after
+   * deleted messages has nothing below its first change, yet a cursor in between missed only
+   * those messages: the read starts at the ring's first change, and the caller drops the
+   * deletions of messages after the cursor (they are not news to that reader).
+   */
+  #readFrom(cursor: number): number {
+    const oldest = this.ring.oldest;
+    return cursor < oldest - 1 && cursor >= this.#follower.wholeFrom - 1 ? oldest - 1 : cursor;
   }
 
   /** See history-gaps.ts. */

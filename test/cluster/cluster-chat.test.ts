@@ -145,6 +145,26 @@ test('a node that starts late replays the stream, deletions included', async (t)
   assert.deepEqual(retry, { message: sent[38], duplicate: true });
 });
 
+test('a node that starts after the first message was deleted tells no client to reload: the missing entry is a deletion, not a trim', async (t) => {
+  const redis = await redisFor(t);
+  const a = await openNode(t, redis);
+  const { message } = await a.chat.send('alice', 'regret', undefined);
+  await a.chat.delete('alice', message.id);
+  const kept = await a.chat.send('alice', 'keep', undefined);
+
+  // The stream now begins at the deletion's entry: message 1's entry is gone (XDEL).
+  const late = await openNode(t, redis);
+  assert.equal(late.chat.cursor, kept.message.id);
+  for (const cursor of [0, message.id, message.id + 1]) {
+    assert.equal(late.chat.changesAfter(cursor, 100).reset, undefined, `cursor ${cursor}`);
+    assert.deepEqual(late.chat.changesAfter(cursor, 100), a.chat.changesAfter(cursor, 100), `cursor ${cursor}`);
+    assert.deepEqual(late.chat.liveChangesAfter(cursor, 100), a.chat.liveChangesAfter(cursor, 100), `cursor ${cursor}`);
+  }
+  assert.deepEqual(late.chat.changesAfter(0, 100), { messages: [kept.message], deleted: [], last: kept.message.id });
+  assert.deepEqual(late.chat.changesAfter(message.id, 100).deleted, [message.id], 'a client that saw the message learns of its deletion');
+  assert.ok(!late.events.includes('stream-trimmed-past-node'));
+});
+
 test('with Redis gone, writes fail at once and reads go on; after a restart nothing acknowledged is lost', async (t) => {
   const redis = await redisFor(t);
   const a = await openNode(t, redis);
