@@ -116,6 +116,7 @@ export class ClusterChat implements Chat {
       gaps: this.#gaps,
       blockMs: settings.followBlockMs,
       join: (client, head) => this.#membership.join(client, head),
+      unblock: (clientId) => link.commands.sendCommand(['CLIENT', 'UNBLOCK', String(clientId)]),
       newRing,
       onChanges: (changes) => this.#announce(changes),
       onError: settings.onError,

@@ -51,6 +51,8 @@ export interface FollowerOptions {
   blockMs: number;
   /** Joins the cluster on `client` (membership.ts), with the highest seq this node knows of. */
   join: (client: CommandClient, head: number) => Promise<number>;
+  /** Ends the blocked read of the connection with this CLIENT ID, from another connection. */
+  unblock: (clientId: number) => Promise<unknown>;
   /** A new, empty ring for a rebuild. */
   newRing: () => RingBuffer;
   /** Called after each batch is published, with the changes not announced before, in order. */
@@ -77,6 +79,8 @@ export class StreamFollower {
   #replayWholeFrom = 1;
   #waiters: Waiter[] = [];
   #needsJoin = false;
+  /** `client`'s CLIENT ID on its current connection (0: not known yet), for rejoin(). */
+  #connectionId = 0;
   #isFollowing = false;
   #isStopped = false;
   #loop: Promise<void> | null = null;
@@ -129,9 +133,17 @@ export class StreamFollower {
     this.#loop ??= this.#follow();
   }
 
-  /** Joins again before the next read (a write found Redis in another epoch). */
+  /**
+   * Joins again before the next read (a write found Redis in another epoch, e.g. after a
+   * FLUSHALL, which no connection notices). The read blocked now would only end with its BLOCK
+   * time, and writes are refused until the join: it is ended at once (CLIENT UNBLOCK answers it
+   * like a timeout).
+   */
   rejoin(): void {
     this.#needsJoin = true;
+    // Sent again for each refused write: one that reached Redis before the read it meant to end
+    // ended nothing. A read that ends by itself will do when this fails.
+    if (this.#connectionId !== 0) this.#options.unblock(this.#connectionId).catch(() => {});
   }
 
   /**
@@ -190,8 +202,13 @@ export class StreamFollower {
 
   async #join(): Promise<void> {
     this.#needsJoin = false;
+    this.#connectionId = 0;
     try {
-      const seq = await this.#options.join(this.#client, Math.max(this.#ring.head, this.#gaps.knownHead));
+      const [connectionId, seq] = await Promise.all([
+        this.#client.clientId(),
+        this.#options.join(this.#client, Math.max(this.#ring.head, this.#gaps.knownHead)),
+      ]);
+      this.#connectionId = connectionId;
       this.#gaps.noteSeq(seq);
     } catch (error) {
       this.#needsJoin = true;

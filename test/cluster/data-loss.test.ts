@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { startRedis, startRelay, type RedisOptions, type RedisRelay, type RunningRedis } from '../helpers/redis.js';
-import { adminClient, eventually, openNode, untilCursor, type Node } from './support.js';
+import { adminClient, eventually, openNode, untilCursor, untilEvent, type Node } from './support.js';
 
 async function redisFor(t: TestContext, options: RedisOptions = {}): Promise<RunningRedis> {
   const redis = await startRedis(options);
@@ -168,4 +168,19 @@ test('a node that was away while Redis trimmed what it had not read tells client
   const recent = later.at(-3)!;
   assert.deepEqual(b.chat.changesAfter(recent, 100), a.chat.changesAfter(recent, 100), 'a recent cursor reads on as on the node that stayed');
   assert.equal(b.chat.changesAfter(recent, 100).reset, undefined);
+});
+
+test('a write that finds Redis flushed makes the node join again at once, not after its stream read times out', async (t) => {
+  const redis = await redisFor(t);
+  // A read that blocks far longer than the wait below: only ending it early lets the node join.
+  const a = await openNode(t, redis, { nodeName: 'a', followBlockMs: 60_000 });
+  const before = await a.chat.send('alice', 'before the flush', undefined);
+  const admin = await adminClient(t, redis);
+  await admin.flushAll(); // nothing reconnects: the node learns of it from its next write
+
+  await assert.rejects(a.chat.send('alice', 'into another epoch', undefined), /restarted or lost its data/);
+  await untilEvent(a, 'redis-history-lost', () => true, { timeoutMs: 10_000 });
+  await eventually('the node can write again', () => a.chat.isHealthy());
+  const after = await a.chat.send('alice', 'after the flush', undefined);
+  assert.ok(after.message.id > before.message.id, 'ids go on above what the node showed');
 });
