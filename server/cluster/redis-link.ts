@@ -140,6 +140,8 @@ export class RedisLink {
    */
   async run<T>(what: string | Write, command: (client: CommandClient) => Promise<T>, timeoutMs = this.#options.commandTimeoutMs): Promise<T> {
     if (this.#stalled !== null || timeoutMs <= 0) throw this.unavailable(what, new NoAnswerError(false));
+    // disableOfflineQueue covers single commands only: a MULTI would wait for the reconnect.
+    if (!this.commands.isReady) throw this.unavailable(what, new ClientOfflineError());
     const answer = command(this.commands);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {

@@ -101,15 +101,15 @@ export class SharedSessions {
     return { token, username };
   }
 
-  /** Ends the session on every node; throws UNAVAILABLE when that cannot be done now. */
+  /**
+   * Ends the session on every node; throws UNAVAILABLE when that cannot be done now, and then
+   * changes nothing here either (this node's copy is dropped only once Redis has done it).
+   * One MULTI: the key and the announcement go together, in one round trip.
+   */
   async remove(token: string): Promise<void> {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return;
     const hash = hashToken(token);
-    this.#known.delete(hash);
-    await this.#link.run(LOGOUT, async (redis) => {
-      await redis.del(SESSION_KEY_PREFIX + hash);
-      await redis.publish(LOGOUT_CHANNEL, hash);
-    });
+    await this.#link.run(LOGOUT, (redis) => redis.multi().del(SESSION_KEY_PREFIX + hash).publish(LOGOUT_CHANNEL, hash).exec());
     this.#ended(hash);
   }
 

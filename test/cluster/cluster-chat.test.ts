@@ -7,7 +7,7 @@ import { ApiError } from '../../server/errors.js';
 import { ClusterChat, ClusterError } from '../../server/cluster/cluster-chat.js';
 import type { LiveChange } from '../../server/chat/chat.js';
 import { startRedis, startRelay, type RunningRedis } from '../helpers/redis.js';
-import { adminClient, eventually, openNode, untilCursor } from './support.js';
+import { adminClient, eventually, openNode, untilCursor, untilEvent } from './support.js';
 
 async function redisFor(t: import('node:test').TestContext, options: Parameters<typeof startRedis>[0] = {}): Promise<RunningRedis> {
   const redis = await startRedis(options);
@@ -234,6 +234,25 @@ test('with Redis gone, writes fail at once and reads go on; after a restart noth
   assert.deepEqual(lost, [], 'every acknowledged message is in Redis after the restart');
   for (const node of [a, b]) assert.deepEqual(node.chat.changesAfter(0, 100_000), late.chat.changesAfter(0, 100_000));
   assert.ok(a.events.includes('redis-unreachable'));
+});
+
+test('a logout refused because Redis is unreachable changes nothing: the session goes on working on its node', async (t) => {
+  const redis = await redisFor(t);
+  const relay = await startRelay(redis);
+  t.after(() => relay.close());
+  const a = await openNode(t, relay, { nodeName: 'a' });
+  const session = await a.chat.login('alice');
+  assert.ok(await a.chat.lookup(session.token), 'a has confirmed the session once');
+
+  relay.cut();
+  await untilEvent(a, 'redis-unreachable', (fields) => fields.connection === 'commands');
+  await assert.rejects(a.chat.logout(session.token), isApiError('UNAVAILABLE', /end your session/));
+  assert.equal((await a.chat.lookup(session.token))?.username, 'alice', 'the refused logout did not drop the node’s copy');
+
+  relay.restore();
+  await eventually('the node is healthy again', () => a.chat.isHealthy());
+  await a.chat.logout(session.token);
+  assert.equal(await a.chat.lookup(session.token), undefined);
 });
 
 test('a logout while Redis is up also ends the copy another node keeps for outages', async (t) => {
