@@ -1,6 +1,7 @@
 // ClusterChat against a real redis-server: two or three nodes in this process share one Redis,
 // as separate Parley processes would (each has its own connections, ring and sessions copy).
 import assert from 'node:assert/strict';
+import { EventEmitter, once } from 'node:events';
 import { test } from 'node:test';
 import { hashToken } from '../../server/chat/session-token.js';
 import { ApiError } from '../../server/errors.js';
@@ -307,20 +308,30 @@ test('a logout on one node ends the session on every node, so each can end the c
   const a = await openNode(t, redis, { nodeName: 'a' });
   const b = await openNode(t, redis, { nodeName: 'b' });
   const ended = { a: [] as string[], b: [] as string[] };
-  a.chat.onSessionEnded((hash) => ended.a.push(hash));
-  const stopListening = b.chat.onSessionEnded((hash) => ended.b.push(hash));
+  const heard = new EventEmitter();
+  const untilHeard = async (condition: () => boolean) => {
+    while (!condition()) await once(heard, 'ended', { signal: AbortSignal.timeout(10_000) });
+  };
+  a.chat.onSessionEnded((hash) => {
+    ended.a.push(hash);
+    heard.emit('ended');
+  });
+  const stopListening = b.chat.onSessionEnded((hash) => {
+    ended.b.push(hash);
+    heard.emit('ended');
+  });
   const session = await b.chat.login('alice');
   const other = await b.chat.login('bob');
 
   await a.chat.logout(session.token);
-  await eventually('node B heard the logout', () => ended.b.length > 0);
+  await untilHeard(() => ended.b.length > 0);
   assert.deepEqual(ended.b, [hashToken(session.token)], 'B, where the session was made, ends it; bob’s goes on');
   assert.ok(ended.a.includes(hashToken(session.token)), 'the node that logged out ends it too');
   assert.ok(await b.chat.lookup(other.token));
 
   stopListening();
   await a.chat.logout(other.token);
-  await eventually('node A heard its own logout', () => ended.a.includes(hashToken(other.token)));
+  await untilHeard(() => ended.a.includes(hashToken(other.token)));
   assert.deepEqual(ended.b, [hashToken(session.token)]);
 });
 
@@ -355,7 +366,7 @@ test('a node stops promptly while Redis is unreachable or hung', async (t) => {
     const session = await a.chat.login('alice');
     if (outage === 'killed') {
       await relay.close(); // every connection drops and the node keeps trying to reconnect
-      await eventually('all three connections are down', () => a.events.filter((e) => e === 'redis-unreachable').length === 3);
+      await Promise.all(['commands', 'follower', 'logouts'].map((role) => untilEvent(a, 'redis-unreachable', (fields) => fields.connection === role)));
     } else {
       redis.freeze();
       await assert.rejects(a.chat.lookup('x'.repeat(43)), isApiError('UNAVAILABLE'));

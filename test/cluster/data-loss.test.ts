@@ -33,7 +33,7 @@ test('after Redis lost its data, ids go on above what the node held, it shows wh
   assert.deepEqual(await sendAll(a, 'alice', ['before 1', 'before 2', 'before 3']), [1, 2, 3]);
 
   await redis.restart(); // no AOF: Redis comes back empty
-  await eventually('the node rebuilt its ring from what Redis holds', () => a.events.includes('ring-rebuilt'));
+  await untilEvent(a, 'ring-rebuilt');
   assert.ok(a.events.includes('redis-history-lost'));
   await eventually('the node is healthy again', () => a.chat.isHealthy());
 
@@ -56,7 +56,7 @@ test('Redis restarted empty and a late node writes first: ids are never reused a
 
   await redis.restart();
   // Node C is back once it has joined again: that is when it raises the seq above its head.
-  await eventually('node C joined the emptied Redis', () => c.events.includes('redis-history-lost'));
+  await untilEvent(c, 'redis-history-lost');
   await eventually('node C can write again', () => c.chat.isHealthy());
   const d = await openNode(t, redis, { nodeName: 'd' });
   const first = await d.chat.send('dave', 'd first', undefined);
@@ -87,7 +87,7 @@ test('a late node that wrote before the old node got back: the old node adopts R
   assert.equal(dFirst.message.id, 1);
 
   relay.restore();
-  await eventually('node C rebuilt its ring from Redis', () => c.events.includes('ring-rebuilt'));
+  await untilEvent(c, 'ring-rebuilt');
   await eventually('node C holds D’s message', () => c.chat.changesAfter(0, 10).messages.some((m) => m.text === 'd1'));
   await eventually('node D learned of the loss', () => d.chat.changesAfter(oldCursor, 10).reset === true);
   assert.deepEqual(texts(c), ['1:d1']);
@@ -179,7 +179,7 @@ test('a write that finds Redis flushed makes the node join again at once, not af
   await admin.flushAll(); // nothing reconnects: the node learns of it from its next write
 
   await assert.rejects(a.chat.send('alice', 'into another epoch', undefined), /restarted or lost its data/);
-  await untilEvent(a, 'redis-history-lost', () => true, { timeoutMs: 10_000 });
+  await untilEvent(a, 'redis-history-lost', undefined, { timeoutMs: 10_000 });
   await eventually('the node can write again', () => a.chat.isHealthy());
   const after = await a.chat.send('alice', 'after the flush', undefined);
   assert.ok(after.message.id > before.message.id, 'ids go on above what the node showed');

@@ -86,11 +86,7 @@ test('the stream reader drops a connection that stays silent past its blocking r
   redis.freeze();
   // No byte comes back and nothing closes: only the reader's own deadline notices (TCP
   // keepalive would take minutes).
-  await eventually(
-    'the reader gave up on its connection',
-    () => a.log.some((entry) => entry.event === 'redis-unreachable' && entry.fields.connection === 'follower'),
-    10_000,
-  );
+  await untilEvent(a, 'redis-unreachable', (fields) => fields.connection === 'follower', { timeoutMs: 10_000 });
   redis.thaw();
   await eventually('the node is healthy again', () => a.chat.isHealthy());
   const { message } = await a.chat.send('alice', 'after the hang', undefined);
@@ -107,9 +103,7 @@ test('while only the logout subscription is back, sessions this node confirmed k
 
   // Every connection drops; the command connection stays away while the others come back.
   relay.refuseNamed(/-commands$/);
-  await eventually('the logout subscription is back', () =>
-    a.log.some((entry) => entry.event === 'redis-reconnected' && entry.fields.connection === 'logouts'),
-  );
+  await untilEvent(a, 'redis-reconnected', (fields) => fields.connection === 'logouts');
   assert.equal((await a.chat.lookup(session.token))?.username, 'alice', 'a reader is not refused in the middle of a recovery');
 
   relay.refuseNamed(null);
@@ -128,9 +122,7 @@ test('a write stored while the nodeâ€™s stream reader was cut off is answered â€
 
   // The reader's connection stays away; the command connection comes back and can write.
   relay.refuseNamed(/-follower$/);
-  await eventually('the command connection is back', () =>
-    a.log.some((entry) => entry.event === 'redis-reconnected' && entry.fields.connection === 'commands'),
-  );
+  await untilEvent(a, 'redis-reconnected', (fields) => fields.connection === 'commands');
   await assert.rejects(a.chat.send('alice', 'stored unseen', 'k-2'), isUnavailable(/that was stored, but/));
 
   relay.refuseNamed(null);
