@@ -162,7 +162,7 @@ export class RedisLink {
   unavailable(purpose: string | Write, error: unknown): ApiError {
     if (error instanceof ApiError) return error;
     const write = typeof purpose === 'string' ? undefined : purpose;
-    const what = write?.what ?? (purpose as string);
+    const what = typeof purpose === 'string' ? purpose : purpose.what;
     let sentence: string;
     if (error instanceof ErrorReply) {
       // Redis refused: out of memory, a key of the wrong type, a bug in a script.
