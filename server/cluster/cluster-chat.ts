@@ -16,10 +16,11 @@
 // - Acknowledged means stored in Redis, and applied to this node's ring: the sender's next
 //   read on this node sees its own write. (If the copy does not arrive within the request's
 //   time budget, the sender gets UNAVAILABLE saying the write was stored.)
-// - One time budget per write, `commandTimeoutMs` (5 s): the script must start in Redis before
-//   it ends (cluster-writes.ts), so a write refused for taking too long never lands later, and a
-//   Redis that already failed to answer within it (the session check) is not waited for again
-//   (redis-link.ts).
+// - One time budget per write, `commandTimeoutMs` (5 s): the script must start in Redis a little
+//   before it ends (cluster-writes.ts), so a write held up in a hung Redis never lands minutes
+//   later; a write not answered within it is reported as unconfirmed, since it may have run.
+//   A Redis that already failed to answer within it (the session check) is not waited for
+//   again (redis-link.ts).
 // - Faults: while Redis is unreachable, writes, logins and logouts fail at once with UNAVAILABLE
 //   (503 / error frame); reads keep being served from the ring, and sessions this node confirmed
 //   keep working (shared-sessions.ts). node-redis reconnects with backoff, the node joins again
@@ -115,6 +116,7 @@ export class ClusterChat implements Chat {
       gaps: this.#gaps,
       blockMs: settings.followBlockMs,
       join: (client, head) => this.#membership.join(client, head),
+      unblock: (clientId) => link.commands.sendCommand(['CLIENT', 'UNBLOCK', String(clientId)]),
       newRing,
       onChanges: (changes) => this.#announce(changes),
       onError: settings.onError,
@@ -242,19 +244,34 @@ export class ClusterChat implements Chat {
     const standing = this.#standing(cursor);
     if (standing === 'lagging') return { messages: [], deleted: [], last: cursor };
     if (standing === 'gone') return { ...resetPage(this.ring, limit), last: this.cursor };
-    const page = changesAfter(this.ring, cursor, limit);
-    return { ...page, last: this.#newest(page.last) };
+    const from = this.#readFrom(cursor);
+    const page = changesAfter(this.ring, from, limit);
+    const deleted = from === cursor ? page.deleted : page.deleted.filter((id) => id <= cursor);
+    return { ...page, deleted, last: this.#newest(page.last) };
   }
 
   liveChangesAfter(cursor: number, limit: number): { changes: LiveChange[]; last: number; missed: boolean } {
     const standing = this.#standing(cursor);
     if (standing === 'lagging') return { changes: [], last: cursor, missed: false };
-    const page = liveChangesAfter(this.ring, cursor, limit);
-    return { changes: page.changes, last: this.#newest(page.last), missed: page.missed || standing === 'gone' };
+    const from = this.#readFrom(cursor);
+    const page = liveChangesAfter(this.ring, from, limit);
+    const changes = from === cursor ? page.changes : page.changes.filter((change) => change.kind === 'message' || change.id <= cursor);
+    return { changes, last: this.#newest(page.last), missed: page.missed || standing === 'gone' };
   }
 
   history(before: number | undefined, limit: number): ChangeSet {
     return { ...history(this.ring, before, limit), last: this.cursor };
+  }
+
+  /**
+   * Where the ring read for `cursor` starts. A ring replayed from a stream that began after
+   * deleted messages has nothing below its first change, yet a cursor in between missed only
+   * those messages: the read starts at the ring's first change, and the caller drops the
+   * deletions of messages after the cursor (they are not news to that reader).
+   */
+  #readFrom(cursor: number): number {
+    const oldest = this.ring.oldest;
+    return cursor < oldest - 1 && cursor >= this.#follower.wholeFrom - 1 ? oldest - 1 : cursor;
   }
 
   /** See history-gaps.ts. */

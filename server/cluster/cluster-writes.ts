@@ -3,9 +3,11 @@
 // once this node's ring has it.
 //
 // Each write has one time budget (`budgetMs`, 5 s by default) from the moment it starts: every
-// Redis command it makes gets what is left, the script must start in Redis before the budget
-// ends (so a write answered UNAVAILABLE for taking too long never lands later), and the wait
-// for this node's copy uses the rest.
+// Redis command it makes gets what is left, the script must start in Redis a little before the
+// budget ends (membership.ts: a script still queued in a hung Redis then never runs, minutes
+// later), and the wait for this node's copy uses the rest. A script that started in time but
+// whose answer came after the budget may have stored the write, so its sender is told that the
+// server could not confirm it (redis-link.ts), never that it was not stored.
 import { MAX_CLIENT_ID_LENGTH } from '../../protocol/limits.js';
 import { checkText } from '../../protocol/message-text.js';
 import type { ChatMessage } from '../../protocol/message.js';
@@ -15,13 +17,23 @@ import { RateLimiter } from '../store/rate-limiter.js';
 import { toRetriedMessage } from '../store/ring-reads.js';
 import type { HistoryGaps } from './history-gaps.js';
 import type { Membership } from './membership.js';
-import { RETRY_AFTER_SECONDS, type EventListener, type RedisLink } from './redis-link.js';
+import { RETRY_AFTER_SECONDS, type EventListener, type RedisLink, type Write } from './redis-link.js';
 import type { StreamFollower } from './stream-follower.js';
 import { CLIENT_IDS_KEY, clientIdMember } from './stream-entry.js';
 import type { Guards, ScriptReply } from './write-scripts.js';
 
 /** A stored write's copy gets at least this long, even when the script took the whole budget. */
 const MIN_COPY_WAIT_MS = 200;
+
+const SEND: Write = { what: 'store your message', done: 'stored your message', retry: 'a resend with the same clientId is never a duplicate' };
+const DELETE: Write = {
+  what: 'delete that message',
+  done: 'deleted that message',
+  retry: 'if it did, the retry answers that the message is already deleted',
+};
+
+/** What a stored write was, for the sentence its sender gets when this node's copy does not come. */
+type Stored = 'message' | 'deletion';
 
 export interface WritesOptions {
   link: RedisLink;
@@ -80,9 +92,8 @@ export class ClusterWrites {
       throw new ApiError('RATE_LIMITED', `you are sending too fast; wait ${waitSeconds} s and try again`, { retryAfter: waitSeconds });
     }
 
-    const what = 'store your message';
     const reply = await this.#link.run(
-      what,
+      SEND,
       (redis) =>
         redis.parleySend({
           user: username,
@@ -93,10 +104,10 @@ export class ClusterWrites {
         }),
       deadlineMs - Date.now(),
     );
-    this.#refuseUnwritten(reply, what);
+    this.#refuseUnwritten(reply, SEND.what);
     this.#gaps.noteSeq(reply.seq);
     if (reply.outcome === 'duplicate') return { message: await this.#originalMessage(reply.seq, username, text, deadlineMs), duplicate: true };
-    await this.#applied(reply.seq, deadlineMs);
+    await this.#applied(reply.seq, deadlineMs, 'message');
     return {
       message: { id: reply.seq, user: username, text: check.text, time: new Date(reply.timeMs).toISOString() },
       duplicate: false,
@@ -108,9 +119,8 @@ export class ClusterWrites {
     if (!Number.isSafeInteger(messageId) || messageId < 1) {
       throw new ApiError('NOT_FOUND', `there is no message ${String(messageId)}; ids are positive whole numbers`);
     }
-    const what = 'delete that message';
     const reply = await this.#link.run(
-      what,
+      DELETE,
       (redis) =>
         redis.parleyDelete({
           messageId,
@@ -119,13 +129,13 @@ export class ClusterWrites {
         }),
       deadlineMs - Date.now(),
     );
-    this.#refuseUnwritten(reply, what);
+    this.#refuseUnwritten(reply, DELETE.what);
     if (reply.outcome === 'forbidden') {
       throw new ApiError('FORBIDDEN', `message ${messageId} is someone else's; you can only delete your own messages`);
     }
     if (reply.outcome !== 'deleted') throw new ApiError('NOT_FOUND', `there is no message ${messageId}, or it was already deleted`);
     this.#gaps.noteSeq(reply.seq);
-    await this.#applied(reply.seq, deadlineMs);
+    await this.#applied(reply.seq, deadlineMs, 'deletion');
     return { cursor: reply.seq };
   }
 
@@ -167,7 +177,7 @@ export class ClusterWrites {
   }
 
   async #originalMessage(seq: number, username: string, text: string, deadlineMs: number): Promise<ChatMessage> {
-    await this.#applied(seq, deadlineMs);
+    await this.#applied(seq, deadlineMs, 'message');
     const change = this.#follower.ring.readMessage(seq, this.#follower.ring.published);
     // Evicted from memory long ago: the id and author are what matter to the retrying client.
     return change ? toRetriedMessage(change) : { id: seq, user: username, text, time: new Date(0).toISOString() };
@@ -179,20 +189,22 @@ export class ClusterWrites {
    * copy does not come (the follower lost Redis right after the write), the write is stored but
    * the sender is told so with a 503, and a resend with its clientId gets the original.
    */
-  async #applied(seq: number, deadlineMs: number): Promise<void> {
+  async #applied(seq: number, deadlineMs: number, stored: Stored): Promise<void> {
     const waitMs = Math.max(deadlineMs - Date.now(), MIN_COPY_WAIT_MS);
     const outcome = await this.#follower.waitFor(seq, waitMs);
     if (outcome === 'applied') return;
     if (outcome === 'lost') {
-      throw new ApiError('UNAVAILABLE', 'the chat store (Redis) lost that right after storing it (it restarted without its data); please send it again', {
-        retryAfter: RETRY_AFTER_SECONDS,
-      });
+      const sentence =
+        stored === 'message'
+          ? 'the chat store (Redis) lost that message right after storing it (it restarted without its data); please send it again'
+          : 'the chat store (Redis) lost that deletion right after storing it (it restarted without its data); reload, and delete the message again if it is still there';
+      throw new ApiError('UNAVAILABLE', sentence, { retryAfter: RETRY_AFTER_SECONDS });
     }
     this.#onEvent('warn', 'cluster-copy-late', { seq, waitedMs: waitMs });
-    throw new ApiError(
-      'UNAVAILABLE',
-      'that was stored, but this server lost the chat store (Redis) before it could show it; it appears once the connection is back (a resend with the same clientId is never a duplicate)',
-      { retryAfter: RETRY_AFTER_SECONDS },
-    );
+    const sentence =
+      stored === 'message'
+        ? 'that was stored, but this server lost the chat store (Redis) before it could show it; it appears once the connection is back (a resend with the same clientId is never a duplicate)'
+        : 'that message was deleted, but this server lost the chat store (Redis) before it could show it; it disappears once the connection is back';
+    throw new ApiError('UNAVAILABLE', sentence, { retryAfter: RETRY_AFTER_SECONDS });
   }
 }

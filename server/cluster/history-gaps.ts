@@ -13,8 +13,8 @@
 //     last second with `appendfsync everysec`), announced by a `lost` mark in the stream. A
 //     client that saw them may show messages nobody else has, or an id that now means another
 //     message. Cursor 0 (nothing shown yet) is never in one.
-//   - below trimmedBelow: this node fell so far behind that Redis trimmed the changes it had
-//     not read yet; a gap it cannot tell from deletions.
+//   - below trimmedBelow: this node fell so far behind that Redis may have trimmed changes it
+//     had not read yet (stream-follower.ts tells deletions apart where the trim bound allows).
 //   - ahead: past everything Redis handed out, while the node is following the stream live (so
 //     it would know). Only a cursor from before a data loss can be there. A node that is
 //     reconnecting or replaying cannot tell lagging from ahead and assumes lagging. (A change

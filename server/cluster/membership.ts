@@ -17,7 +17,10 @@ export interface MembershipOptions {
   onEvent: EventListener;
 }
 
-/** Reply grace: a script must start this long before the node gives up, so its answer can still arrive. */
+/**
+ * Reply grace: a script must start this long before the node gives up, so its answer usually
+ * still arrives in time (not always: a Redis busy right after the script ran answers late).
+ */
 const REPLY_GRACE_MS = 250;
 
 export class Membership {

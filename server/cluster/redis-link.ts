@@ -12,9 +12,11 @@
 // command sent to a Redis that stopped answering. Once one command has gone unanswered past its
 // deadline, the next ones fail at once until Redis answers again (it answers in order, so the
 // late reply to the first one is that sign): a request that checks a session and then writes
-// waits for a silent Redis once, not twice. The follower's socket has an idle deadline of its
-// read's BLOCK time plus a grace, so a half-open connection (Redis's host crashed, no RST) is
-// dropped and reconnected in seconds, not after TCP keepalive's minutes.
+// waits for a silent Redis once, not twice. A half-open connection (Redis's host crashed, no
+// RST) is dropped and reconnected in seconds, not after TCP keepalive's minutes: the follower's
+// socket has an idle deadline of its read's BLOCK time plus a grace, and a command connection
+// whose command stays unanswered that long after its deadline is destroyed and opened again
+// (which rejects the command, so the commands after it are tried again).
 // Reconnecting is node-redis's job: exponential backoff from 50 ms to 2 s with jitter,
 // forever. Every client has an 'error' listener: an EventEmitter error without one would take
 // the process down.
@@ -38,10 +40,26 @@ export interface LinkOptions {
   onEvent: EventListener;
 }
 
+/**
+ * A command that changes something, for the sentence its client gets when no answer says whether
+ * it ran (its answer came too late, or the connection broke on the way).
+ */
+export interface Write {
+  /** What the server could not do: "store your message". */
+  what: string;
+  /** What it may have done: "stored your message". */
+  done: string;
+  /** Why trying again is safe: "a resend with the same clientId is never a duplicate". */
+  retry: string;
+}
+
 const RETRY_FIRST_MS = 50;
 const RETRY_MAX_MS = 2000;
 const RETRY_JITTER_MS = 100;
-/** Silence beyond a blocked read's own time after which the follower's connection is dead. */
+/**
+ * Silence beyond a blocked read's own time after which the follower's connection is dead; the
+ * command connection gets as long after a command's deadline.
+ */
 const READ_GRACE_MS = 3000;
 /** Seconds a client refused with UNAVAILABLE is asked to wait. */
 export const RETRY_AFTER_SECONDS = 2;
@@ -75,6 +93,9 @@ export class RedisLink {
   #lastError: unknown;
   /** Settles when Redis answers the command that went unanswered past its deadline. */
   #stalled: Promise<void> | null = null;
+  /** Replaces the command connection when the stalled command stays unanswered. */
+  #stallTimer: NodeJS.Timeout | undefined;
+  #isClosed = false;
 
   constructor(options: LinkOptions) {
     this.#options = options;
@@ -117,8 +138,10 @@ export class RedisLink {
    * `timeoutMs` is what is left of the request's budget. (node-redis's own `timeout` covers only
    * the wait before a command is sent; once sent, only this deadline bounds the wait.)
    */
-  async run<T>(what: string, command: (client: CommandClient) => Promise<T>, timeoutMs = this.#options.commandTimeoutMs): Promise<T> {
+  async run<T>(what: string | Write, command: (client: CommandClient) => Promise<T>, timeoutMs = this.#options.commandTimeoutMs): Promise<T> {
     if (this.#stalled !== null || timeoutMs <= 0) throw this.unavailable(what, new NoAnswerError(false));
+    // disableOfflineQueue covers single commands only: a MULTI would wait for the reconnect.
+    if (!this.commands.isReady) throw this.unavailable(what, new ClientOfflineError());
     const answer = command(this.commands);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -136,38 +159,44 @@ export class RedisLink {
     }
   }
 
-  /** True while a command has gone unanswered past its deadline (commands fail at once). */
-  get isStalled(): boolean {
-    return this.#stalled !== null;
-  }
-
-  unavailable(what: string, error: unknown): ApiError {
+  unavailable(purpose: string | Write, error: unknown): ApiError {
     if (error instanceof ApiError) return error;
+    const write = typeof purpose === 'string' ? undefined : purpose;
+    const what = typeof purpose === 'string' ? purpose : purpose.what;
     let sentence: string;
     if (error instanceof ErrorReply) {
       // Redis refused: out of memory, a key of the wrong type, a bug in a script.
       this.#options.onError('redis-command-failed', error);
       sentence = `the chat store (Redis) refused to ${what}; the error was logged, please try again later`;
-    } else if (error instanceof NoAnswerError) {
-      if (error.isFirst) this.#options.onEvent('warn', 'redis-no-answer', { what });
-      sentence = `the chat store (Redis) did not answer in time, so the server could not ${what}; try again in a few seconds`;
     } else if (error instanceof ClientOfflineError || error instanceof ClientClosedError) {
       sentence = `the chat store (Redis) is unreachable, so the server cannot ${what} right now; try again in a few seconds`;
     } else {
-      // The connection broke while the command was on its way: it may or may not have run.
-      sentence = `the connection to the chat store (Redis) broke, so the server could not confirm that it could ${what}; try again in a few seconds (a resend with the same clientId is never a duplicate)`;
+      // A command sent and not answered may have run: Redis may be slow rather than gone (a
+      // write script that started before its deadline does its work, write-scripts.ts), or the
+      // connection broke while the command was on its way. One never sent did not run.
+      const wasSent = !(error instanceof NoAnswerError) || error.isFirst;
+      if (error instanceof NoAnswerError && wasSent) this.#options.onEvent('warn', 'redis-no-answer', { what });
+      const why = error instanceof NoAnswerError ? 'the chat store (Redis) did not answer in time' : 'the connection to the chat store (Redis) broke';
+      sentence =
+        wasSent && write !== undefined
+          ? `${why}, so the server could not confirm that it ${write.done}; try again in a few seconds (${write.retry})`
+          : `${why}, so the server could not ${what}; try again in a few seconds`;
     }
     return new ApiError('UNAVAILABLE', sentence, { retryAfter: RETRY_AFTER_SECONDS });
   }
 
   /** Closes all three, waiting for commands already sent, at most one command budget. */
   async close(): Promise<void> {
+    this.#isClosed = true;
+    clearTimeout(this.#stallTimer);
     // The follower may sit in XREAD BLOCK; waiting for that answer would only delay the exit.
     if (this.follower.isOpen) this.follower.destroy();
     await Promise.all([this.#closeGently(this.commands), this.#closeGently(this.logouts)]);
   }
 
   destroy(): void {
+    this.#isClosed = true;
+    clearTimeout(this.#stallTimer);
     for (const client of [this.commands, this.follower, this.logouts]) if (client.isOpen) client.destroy();
   }
 
@@ -204,9 +233,30 @@ export class RedisLink {
       () => {},
       () => {},
     ).finally(() => {
-      if (this.#stalled === stalled) this.#stalled = null;
+      if (this.#stalled !== stalled) return;
+      this.#stalled = null;
+      clearTimeout(this.#stallTimer);
     });
     this.#stalled = stalled;
+    clearTimeout(this.#stallTimer);
+    const giveUpMs = this.#options.followBlockMs + READ_GRACE_MS;
+    this.#stallTimer = setTimeout(() => this.#reconnectCommands(giveUpMs), giveUpMs);
+  }
+
+  /**
+   * A Redis that is only slow answers within the grace; past it, the connection is taken for
+   * half-open (the reply would come in order, after the one still missing, so nothing on it can
+   * work). destroy() rejects what is queued on it, which ends the stall.
+   */
+  #reconnectCommands(silentMs: number): void {
+    if (this.#isClosed || !this.commands.isOpen) return;
+    this.#down.add('commands');
+    this.#options.onEvent('warn', 'redis-unreachable', {
+      connection: 'commands',
+      reason: `no answer for ${(silentMs / 1000).toFixed(1)} s after a command's deadline; connecting again`,
+    });
+    this.commands.destroy();
+    this.commands.connect().catch(() => {}); // failures are 'error' events, logged by #watch
   }
 }
 

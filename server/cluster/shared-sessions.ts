@@ -16,7 +16,7 @@
 // recovery instead of the answer the copy gave during the outage itself.
 import { hashToken, newToken } from '../chat/session-token.js';
 import type { Session } from '../chat/chat.js';
-import type { RedisLink } from './redis-link.js';
+import type { RedisLink, Write } from './redis-link.js';
 import { LOGOUT_CHANNEL, SESSION_KEY_PREFIX } from './stream-entry.js';
 
 export const SESSION_TTL_SECONDS = 30 * 24 * 60 * 60;
@@ -25,6 +25,12 @@ const REFRESH_EVERY_MS = 24 * 60 * 60 * 1000;
 const MAX_KNOWN = 200_000;
 /** Longest token accepted; ours are 43 characters. */
 const MAX_TOKEN_LENGTH = 100;
+
+const LOGOUT: Write = {
+  what: 'end your session on every server',
+  done: 'ended your session on every server',
+  retry: 'logging out twice is harmless',
+};
 
 interface Known {
   username: string;
@@ -95,15 +101,15 @@ export class SharedSessions {
     return { token, username };
   }
 
-  /** Ends the session on every node; throws UNAVAILABLE when that cannot be done now. */
+  /**
+   * Ends the session on every node; throws UNAVAILABLE when that cannot be done now, and then
+   * changes nothing here either (this node's copy is dropped only once Redis has done it).
+   * One MULTI: the key and the announcement go together, in one round trip.
+   */
   async remove(token: string): Promise<void> {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return;
     const hash = hashToken(token);
-    this.#known.delete(hash);
-    await this.#link.run('end your session on every server', async (redis) => {
-      await redis.del(SESSION_KEY_PREFIX + hash);
-      await redis.publish(LOGOUT_CHANNEL, hash);
-    });
+    await this.#link.run(LOGOUT, (redis) => redis.multi().del(SESSION_KEY_PREFIX + hash).publish(LOGOUT_CHANNEL, hash).exec());
     this.#ended(hash);
   }
 

@@ -16,12 +16,16 @@
 //   only seqs above what was announced before.
 // - A stream that starts past the entry after this node's position (Redis trimmed what the
 //   node had not read, because it was away too long): recorded in the gaps, so clients behind
-//   that point are told to reload instead of silently missing messages.
+//   that point are told to reload instead of silently missing messages. Trimming (MAXLEN ~
+//   capacity, write-scripts.ts) always keeps the last `capacity` entries, so it never reaches
+//   a seq above parley:seq - capacity: a missing seq above that, or above an entry the stream
+//   still holds, was deleted. A replay that begins with deleted messages is therefore whole
+//   from the trim point, not only from its first entry (`wholeFrom`), and tells no one to reload.
 import { once } from 'node:events';
 import type { Change, RingBuffer } from '../ring-buffer.js';
 import type { HistoryGaps } from './history-gaps.js';
 import type { CommandClient, EventListener } from './redis-link.js';
-import { CHANGES_KEY, entryId, parseEntry, seqOf, type LostMark } from './stream-entry.js';
+import { CHANGES_KEY, SEQ_KEY, entryId, parseEntry, seqOf, type LostMark } from './stream-entry.js';
 
 /** Most entries applied per read: bounds one event-loop turn during a long replay. */
 const BATCH = 1000;
@@ -47,6 +51,8 @@ export interface FollowerOptions {
   blockMs: number;
   /** Joins the cluster on `client` (membership.ts), with the highest seq this node knows of. */
   join: (client: CommandClient, head: number) => Promise<number>;
+  /** Ends the blocked read of the connection with this CLIENT ID, from another connection. */
+  unblock: (clientId: number) => Promise<unknown>;
   /** A new, empty ring for a rebuild. */
   newRing: () => RingBuffer;
   /** Called after each batch is published, with the changes not announced before, in order. */
@@ -67,8 +73,14 @@ export class StreamFollower {
   #announced: number;
   /** The newest lost mark a rebuild was made for: a replay reads it again, and must not rebuild again. */
   #rebuiltFor = 0;
+  /** The first seq restored into the current ring (0: none yet): while it is the ring's oldest, nothing was evicted. */
+  #firstApplied = 0;
+  /** Where the replay into the current ring began: seqs from here to its first entry were deleted. */
+  #replayWholeFrom = 1;
   #waiters: Waiter[] = [];
   #needsJoin = false;
+  /** `client`'s CLIENT ID on its current connection (0: not known yet), for rejoin(). */
+  #connectionId = 0;
   #isFollowing = false;
   #isStopped = false;
   #loop: Promise<void> | null = null;
@@ -93,6 +105,16 @@ export class StreamFollower {
     return this.#ring;
   }
 
+  /**
+   * The lowest seq from which the ring holds every change that still exists: its oldest change,
+   * or lower while the ring still holds its whole replay and that replay began after deleted
+   * messages (a cursor between the two missed nothing but those messages).
+   */
+  get wholeFrom(): number {
+    const oldest = this.#ring.oldest;
+    return this.#firstApplied !== 0 && oldest === this.#firstApplied ? Math.min(this.#replayWholeFrom, oldest) : oldest;
+  }
+
   /** True while reading the stream live with nothing left unread that the node knew of. */
   get isFollowing(): boolean {
     return this.#isFollowing && this.#client.isReady;
@@ -111,9 +133,17 @@ export class StreamFollower {
     this.#loop ??= this.#follow();
   }
 
-  /** Joins again before the next read (a write found Redis in another epoch). */
+  /**
+   * Joins again before the next read (a write found Redis in another epoch, e.g. after a
+   * FLUSHALL, which no connection notices). The read blocked now would only end with its BLOCK
+   * time, and writes are refused until the join: it is ended at once (CLIENT UNBLOCK answers it
+   * like a timeout).
+   */
   rejoin(): void {
     this.#needsJoin = true;
+    // Sent again for each refused write: one that reached Redis before the read it meant to end
+    // ended nothing. A read that ends by itself will do when this fails.
+    if (this.#connectionId !== 0) this.#options.unblock(this.#connectionId).catch(() => {});
   }
 
   /**
@@ -172,8 +202,13 @@ export class StreamFollower {
 
   async #join(): Promise<void> {
     this.#needsJoin = false;
+    this.#connectionId = 0;
     try {
-      const seq = await this.#options.join(this.#client, Math.max(this.#ring.head, this.#gaps.knownHead));
+      const [connectionId, seq] = await Promise.all([
+        this.#client.clientId(),
+        this.#options.join(this.#client, Math.max(this.#ring.head, this.#gaps.knownHead)),
+      ]);
+      this.#connectionId = connectionId;
       this.#gaps.noteSeq(seq);
     } catch (error) {
       this.#needsJoin = true;
@@ -188,7 +223,7 @@ export class StreamFollower {
     const reply = await this.#client.xRead({ key: CHANGES_KEY, id: from }, blockMs === undefined ? { COUNT: BATCH } : { COUNT: BATCH, BLOCK: blockMs });
     if (this.#isStopped) return false;
     const entries = entriesOf(reply);
-    if (entries.length > 0 && seqOf(entries[0]!.id) > seqRead(from) + 1) await this.#checkTrimmed(seqRead(from));
+    if (entries.length > 0 && seqOf(entries[0]!.id) > seqRead(from) + 1) await this.#checkTrimmed(seqRead(from), seqOf(entries[0]!.id));
     if (this.#isStopped) return false;
     const isRebuilding = this.#apply(entries);
     this.#isFollowing = !isRebuilding && entries.length < BATCH;
@@ -196,19 +231,25 @@ export class StreamFollower {
   }
 
   /**
-   * The first entry read skipped seqs: deletions, or Redis trimmed entries this node never read.
-   * Only the stream's first entry tells: if it is past the skipped seqs, all of them are gone.
-   * (A stream that begins with a lost mark was emptied, not trimmed: the mark says what is gone.)
+   * The first entry read (`firstRead`) skipped seqs: deletions, or Redis trimmed entries this
+   * node never read. Trimming takes the oldest entries first and never reaches above parley:seq
+   * minus the capacity, so a skipped seq at or above the stream's first entry or that bound was
+   * deleted; only those below both may be trimmed. Both are read after the XREAD, so they can
+   * only be higher than when it ran: a race makes the node reset a client needlessly, never
+   * miss a trim. (A stream that begins with a lost mark was emptied, not trimmed: the mark
+   * says what is gone.)
    */
-  async #checkTrimmed(read: number): Promise<void> {
-    const [first] = await this.#client.xRange(CHANGES_KEY, '-', '+', { COUNT: 1 });
-    const firstSeq = first === undefined ? 0 : seqOf(first.id);
-    if (!(firstSeq > read + 1) || parseEntry(first!.id, first!.message)?.kind === 'lost') return;
-    this.#gaps.noteTrimmed(firstSeq);
+  async #checkTrimmed(read: number, firstRead: number): Promise<void> {
+    const [[first], seq] = await Promise.all([this.#client.xRange(CHANGES_KEY, '-', '+', { COUNT: 1 }), this.#client.get(SEQ_KEY)]);
+    if (first !== undefined && parseEntry(first.id, first.message)?.kind === 'lost') return;
+    const firstKept = Math.min(firstRead, first === undefined ? firstRead : seqOf(first.id), Math.max(1, Number(seq ?? 0) - this.#ring.capacity + 1));
+    if (this.#ring.head === 0) this.#replayWholeFrom = firstKept;
+    if (!(firstKept > read + 1)) return;
+    this.#gaps.noteTrimmed(firstKept);
     if (read > 0) {
       this.#options.onEvent('warn', 'stream-trimmed-past-node', {
         readUpTo: read,
-        firstKept: firstSeq,
+        firstKept,
         advice: 'this node was away while more changes than --capacity were written; clients behind it are told to reload',
       });
     }
@@ -239,6 +280,7 @@ export class StreamFollower {
       if (seq <= this.#ring.head) continue;
       try {
         this.#ring.restore(entry);
+        if (this.#firstApplied === 0) this.#firstApplied = seq;
         if (seq > this.#announced) applied.push(entry);
       } catch (error) {
         this.#options.onEvent('warn', 'stream-entry-skipped', { id, reason: (error as Error).message });
@@ -266,6 +308,8 @@ export class StreamFollower {
     });
     this.#rebuiltFor = mark.seq;
     this.#ring = this.#options.newRing();
+    this.#firstApplied = 0;
+    this.#replayWholeFrom = 1;
     this.#lastId = '0-0';
     this.#heldBeforeJoin = 0;
     this.#isFollowing = false;

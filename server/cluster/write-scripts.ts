@@ -4,16 +4,19 @@
 // node-redis sends them with EVALSHA and falls back to EVAL once after a Redis restart (NOSCRIPT).
 //
 // Every send and delete carries two guards, checked before anything is written:
-// - `startBy`, a deadline in Redis's clock (TIME). The node answers 503 once its time budget is
-//   spent; a script still queued in Redis then (a Redis that hung and resumed) must not store a
-//   message the sender was told was not stored, or a resend without a clientId would duplicate it.
+// - `startBy`, a deadline in Redis's clock (TIME), a little before the node answers 503 for a
+//   spent time budget. A script still queued in Redis then (a Redis that hung and resumed)
+//   stores nothing, so a write its sender gave up on does not appear minutes later. (One that
+//   started in time may still answer too late; its sender is told the outcome is unknown.)
 // - `epoch`, the parley:epoch the node joined. A Redis that lost its data has none, or another
 //   one, so a node cannot write into a history it has not caught up with (join first, below).
 //
-// Seqs never go backwards: each write takes the next seq above the highest of parley:seq, the
-// stream's last ID and `floor` (the highest seq the calling node has applied), and JOIN, run by
-// every node on every (re)connect before it takes writes, raises parley:seq to what the node
-// holds. A node that finds that Redis lost changes it holds appends a `lost` mark (stream-entry.ts),
+// Seqs never go backwards: each write takes the next seq above the higher of parley:seq and
+// `floor` (the highest seq the calling node has applied), and JOIN, run by every node on every
+// (re)connect before it takes writes, raises parley:seq to the stream's last ID and to what the
+// node holds. Writes need not look at the stream (XINFO would copy its first and last entries,
+// texts included, into every write): parley:seq is set in the same script as every XADD, so
+// it cannot fall behind the stream except by a loss that JOIN repairs. A node that finds that Redis lost changes it holds appends a `lost` mark (stream-entry.ts),
 // so every node learns which cursors no longer mean what they meant (history-gaps.ts).
 //
 // TIME stamps the message with Redis's clock, not the node's, so times follow the seq order
@@ -31,14 +34,17 @@ export interface ScriptReply {
 
 const OUTCOMES = new Set<ScriptReply['outcome']>(['sent', 'duplicate', 'deleted', 'not-found', 'forbidden', 'expired', 'stale']);
 
-// Shared by every script: Redis's time in ms, and the stream's last ID (0 without a stream).
-// XINFO's last-generated-id, not the newest entry: XADD refuses any ID at or below it, even
-// when that entry was deleted.
+// Shared by every script: Redis's time in ms.
 const HELPERS = `
 local function now_ms()
   local now = redis.call('TIME')
   return tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 end
+`;
+
+// JOIN's: the stream's last ID (0 without a stream). XINFO's last-generated-id, not the newest
+// entry: XADD refuses any ID at or below it, even when that entry was deleted.
+const LAST_SEQ = `
 local function last_seq(changes)
   if redis.call('EXISTS', changes) == 0 then return 0 end
   local info = redis.call('XINFO', 'STREAM', changes)
@@ -49,7 +55,7 @@ local function last_seq(changes)
 end
 `;
 
-// Sends and deletes: the guards, then the next seq (never at or below floor or the stream).
+// Sends and deletes: the guards, then the next seq (never at or below parley:seq or floor).
 // KEYS[1] changes, KEYS[2] seq, KEYS[3] epoch.
 const GUARDED = `${HELPERS}
 local function refusal(epoch, start_by)
@@ -59,9 +65,8 @@ local function refusal(epoch, start_by)
 end
 local function next_seq(floor)
   local seq = redis.call('INCR', KEYS[2])
-  local lowest = math.max(floor, last_seq(KEYS[1]))
-  if seq <= lowest then
-    seq = lowest + 1
+  if seq <= floor then
+    seq = floor + 1
     redis.call('SET', KEYS[2], seq)
   end
   return seq, now_ms()
@@ -119,7 +124,7 @@ return {seq, 'deleted', time}
 // head (the highest seq the node holds or was handed), a new epoch to set if there is none,
 // the node's capacity.
 // Returns {epoch, seq, lost mark's seq or 0, the cluster's capacity, Redis's time in ms}.
-const JOIN = `${HELPERS}
+const JOIN = `${HELPERS}${LAST_SEQ}
 local time = now_ms()
 local epoch = redis.call('GET', KEYS[3])
 if not epoch then

@@ -1,13 +1,14 @@
 // ClusterChat against a real redis-server: two or three nodes in this process share one Redis,
 // as separate Parley processes would (each has its own connections, ring and sessions copy).
 import assert from 'node:assert/strict';
+import { EventEmitter, once } from 'node:events';
 import { test } from 'node:test';
 import { hashToken } from '../../server/chat/session-token.js';
 import { ApiError } from '../../server/errors.js';
 import { ClusterChat, ClusterError } from '../../server/cluster/cluster-chat.js';
 import type { LiveChange } from '../../server/chat/chat.js';
 import { startRedis, startRelay, type RunningRedis } from '../helpers/redis.js';
-import { adminClient, eventually, openNode, untilCursor } from './support.js';
+import { adminClient, eventually, openNode, untilCursor, untilEvent } from './support.js';
 
 async function redisFor(t: import('node:test').TestContext, options: Parameters<typeof startRedis>[0] = {}): Promise<RunningRedis> {
   const redis = await startRedis(options);
@@ -145,6 +146,26 @@ test('a node that starts late replays the stream, deletions included', async (t)
   assert.deepEqual(retry, { message: sent[38], duplicate: true });
 });
 
+test('a node that starts after the first message was deleted tells no client to reload: the missing entry is a deletion, not a trim', async (t) => {
+  const redis = await redisFor(t);
+  const a = await openNode(t, redis);
+  const { message } = await a.chat.send('alice', 'regret', undefined);
+  await a.chat.delete('alice', message.id);
+  const kept = await a.chat.send('alice', 'keep', undefined);
+
+  // The stream now begins at the deletion's entry: message 1's entry is gone (XDEL).
+  const late = await openNode(t, redis);
+  assert.equal(late.chat.cursor, kept.message.id);
+  for (const cursor of [0, message.id, message.id + 1]) {
+    assert.equal(late.chat.changesAfter(cursor, 100).reset, undefined, `cursor ${cursor}`);
+    assert.deepEqual(late.chat.changesAfter(cursor, 100), a.chat.changesAfter(cursor, 100), `cursor ${cursor}`);
+    assert.deepEqual(late.chat.liveChangesAfter(cursor, 100), a.chat.liveChangesAfter(cursor, 100), `cursor ${cursor}`);
+  }
+  assert.deepEqual(late.chat.changesAfter(0, 100), { messages: [kept.message], deleted: [], last: kept.message.id });
+  assert.deepEqual(late.chat.changesAfter(message.id, 100).deleted, [message.id], 'a client that saw the message learns of its deletion');
+  assert.ok(!late.events.includes('stream-trimmed-past-node'));
+});
+
 test('with Redis gone, writes fail at once and reads go on; after a restart nothing acknowledged is lost', async (t) => {
   const redis = await redisFor(t);
   const a = await openNode(t, redis);
@@ -216,6 +237,25 @@ test('with Redis gone, writes fail at once and reads go on; after a restart noth
   assert.ok(a.events.includes('redis-unreachable'));
 });
 
+test('a logout refused because Redis is unreachable changes nothing: the session goes on working on its node', async (t) => {
+  const redis = await redisFor(t);
+  const relay = await startRelay(redis);
+  t.after(() => relay.close());
+  const a = await openNode(t, relay, { nodeName: 'a' });
+  const session = await a.chat.login('alice');
+  assert.ok(await a.chat.lookup(session.token), 'a has confirmed the session once');
+
+  relay.cut();
+  await untilEvent(a, 'redis-unreachable', (fields) => fields.connection === 'commands');
+  await assert.rejects(a.chat.logout(session.token), isApiError('UNAVAILABLE', /end your session/));
+  assert.equal((await a.chat.lookup(session.token))?.username, 'alice', 'the refused logout did not drop the node’s copy');
+
+  relay.restore();
+  await eventually('the node is healthy again', () => a.chat.isHealthy());
+  await a.chat.logout(session.token);
+  assert.equal(await a.chat.lookup(session.token), undefined);
+});
+
 test('a logout while Redis is up also ends the copy another node keeps for outages', async (t) => {
   const redis = await redisFor(t);
   const a = await openNode(t, redis);
@@ -268,20 +308,30 @@ test('a logout on one node ends the session on every node, so each can end the c
   const a = await openNode(t, redis, { nodeName: 'a' });
   const b = await openNode(t, redis, { nodeName: 'b' });
   const ended = { a: [] as string[], b: [] as string[] };
-  a.chat.onSessionEnded((hash) => ended.a.push(hash));
-  const stopListening = b.chat.onSessionEnded((hash) => ended.b.push(hash));
+  const heard = new EventEmitter();
+  const untilHeard = async (condition: () => boolean) => {
+    while (!condition()) await once(heard, 'ended', { signal: AbortSignal.timeout(10_000) });
+  };
+  a.chat.onSessionEnded((hash) => {
+    ended.a.push(hash);
+    heard.emit('ended');
+  });
+  const stopListening = b.chat.onSessionEnded((hash) => {
+    ended.b.push(hash);
+    heard.emit('ended');
+  });
   const session = await b.chat.login('alice');
   const other = await b.chat.login('bob');
 
   await a.chat.logout(session.token);
-  await eventually('node B heard the logout', () => ended.b.length > 0);
+  await untilHeard(() => ended.b.length > 0);
   assert.deepEqual(ended.b, [hashToken(session.token)], 'B, where the session was made, ends it; bob’s goes on');
   assert.ok(ended.a.includes(hashToken(session.token)), 'the node that logged out ends it too');
   assert.ok(await b.chat.lookup(other.token));
 
   stopListening();
   await a.chat.logout(other.token);
-  await eventually('node A heard its own logout', () => ended.a.includes(hashToken(other.token)));
+  await untilHeard(() => ended.a.includes(hashToken(other.token)));
   assert.deepEqual(ended.b, [hashToken(session.token)]);
 });
 
@@ -316,7 +366,7 @@ test('a node stops promptly while Redis is unreachable or hung', async (t) => {
     const session = await a.chat.login('alice');
     if (outage === 'killed') {
       await relay.close(); // every connection drops and the node keeps trying to reconnect
-      await eventually('all three connections are down', () => a.events.filter((e) => e === 'redis-unreachable').length === 3);
+      await Promise.all(['commands', 'follower', 'logouts'].map((role) => untilEvent(a, 'redis-unreachable', (fields) => fields.connection === role)));
     } else {
       redis.freeze();
       await assert.rejects(a.chat.lookup('x'.repeat(43)), isApiError('UNAVAILABLE'));

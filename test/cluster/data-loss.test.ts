@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { startRedis, startRelay, type RedisOptions, type RedisRelay, type RunningRedis } from '../helpers/redis.js';
-import { adminClient, eventually, openNode, untilCursor, type Node } from './support.js';
+import { adminClient, eventually, openNode, untilCursor, untilEvent, type Node } from './support.js';
 
 async function redisFor(t: TestContext, options: RedisOptions = {}): Promise<RunningRedis> {
   const redis = await startRedis(options);
@@ -33,7 +33,7 @@ test('after Redis lost its data, ids go on above what the node held, it shows wh
   assert.deepEqual(await sendAll(a, 'alice', ['before 1', 'before 2', 'before 3']), [1, 2, 3]);
 
   await redis.restart(); // no AOF: Redis comes back empty
-  await eventually('the node rebuilt its ring from what Redis holds', () => a.events.includes('ring-rebuilt'));
+  await untilEvent(a, 'ring-rebuilt');
   assert.ok(a.events.includes('redis-history-lost'));
   await eventually('the node is healthy again', () => a.chat.isHealthy());
 
@@ -56,7 +56,7 @@ test('Redis restarted empty and a late node writes first: ids are never reused a
 
   await redis.restart();
   // Node C is back once it has joined again: that is when it raises the seq above its head.
-  await eventually('node C joined the emptied Redis', () => c.events.includes('redis-history-lost'));
+  await untilEvent(c, 'redis-history-lost');
   await eventually('node C can write again', () => c.chat.isHealthy());
   const d = await openNode(t, redis, { nodeName: 'd' });
   const first = await d.chat.send('dave', 'd first', undefined);
@@ -87,7 +87,7 @@ test('a late node that wrote before the old node got back: the old node adopts R
   assert.equal(dFirst.message.id, 1);
 
   relay.restore();
-  await eventually('node C rebuilt its ring from Redis', () => c.events.includes('ring-rebuilt'));
+  await untilEvent(c, 'ring-rebuilt');
   await eventually('node C holds D’s message', () => c.chat.changesAfter(0, 10).messages.some((m) => m.text === 'd1'));
   await eventually('node D learned of the loss', () => d.chat.changesAfter(oldCursor, 10).reset === true);
   assert.deepEqual(texts(c), ['1:d1']);
@@ -144,22 +144,43 @@ test('a cursor past everything Redis handed out gets a reset from a node that fo
 test('a node that was away while Redis trimmed what it had not read tells clients behind that point to reload', async (t) => {
   const redis = await redisFor(t);
   const relay = await relayFor(t, redis);
-  const a = await openNode(t, redis, { nodeName: 'a' });
-  const b = await openNode(t, relay, { nodeName: 'b' });
+  // Redis trims a stream (MAXLEN ~) by whole nodes of this many entries (100 by default): small
+  // ones let a test watch it trim at a small --capacity.
+  const admin = await adminClient(t, redis);
+  await admin.configSet('stream-node-max-entries', '4');
+  const capacity = 16;
+  const a = await openNode(t, redis, { nodeName: 'a', capacity });
+  const b = await openNode(t, relay, { nodeName: 'b', capacity });
   const early = await sendAll(a, 'alice', ['m1', 'm2', 'm3']);
   await untilCursor(b.chat, early[2]!);
   relay.cut();
-  const later = await sendAll(a, 'alice', ['m4', 'm5', 'm6', 'm7', 'm8']);
-  // What Redis does with MAXLEN once more than --capacity changes were written while B was
-  // away, on a scale a test can watch: m4..m6 are trimmed, never read by B.
-  const admin = await adminClient(t, redis);
-  await admin.xTrim('parley:changes', 'MINID', `${later[3]}-0`);
+  const later = await sendAll(a, 'alice', Array.from({ length: 3 * capacity }, (_, i) => `m${i + 4}`));
+  const [first] = await admin.xRange('parley:changes', '-', '+', { COUNT: 1 });
+  const firstKept = Number(first!.id.split('-')[0]);
+  assert.ok(firstKept > early[2]! + 1, `Redis trimmed what B had not read (the stream begins at ${firstKept})`);
 
   relay.restore();
-  await untilCursor(b.chat, later[4]!);
+  await untilCursor(b.chat, later.at(-1)!);
   assert.ok(b.events.includes('stream-trimmed-past-node'));
   const page = b.chat.changesAfter(early[2]!, 100);
-  assert.equal(page.reset, true, 'm4..m6 are not deletions: the client must reload');
+  assert.equal(page.reset, true, 'the trimmed messages are not deletions: the client must reload');
   assert.equal(b.chat.liveChangesAfter(early[2]!, 100).missed, true);
-  assert.deepEqual(b.chat.changesAfter(later[3]! - 1, 100).messages.map((m) => m.text), ['m7', 'm8']);
+  const recent = later.at(-3)!;
+  assert.deepEqual(b.chat.changesAfter(recent, 100), a.chat.changesAfter(recent, 100), 'a recent cursor reads on as on the node that stayed');
+  assert.equal(b.chat.changesAfter(recent, 100).reset, undefined);
+});
+
+test('a write that finds Redis flushed makes the node join again at once, not after its stream read times out', async (t) => {
+  const redis = await redisFor(t);
+  // A read that blocks far longer than the wait below: only ending it early lets the node join.
+  const a = await openNode(t, redis, { nodeName: 'a', followBlockMs: 60_000 });
+  const before = await a.chat.send('alice', 'before the flush', undefined);
+  const admin = await adminClient(t, redis);
+  await admin.flushAll(); // nothing reconnects: the node learns of it from its next write
+
+  await assert.rejects(a.chat.send('alice', 'into another epoch', undefined), /restarted or lost its data/);
+  await untilEvent(a, 'redis-history-lost', undefined, { timeoutMs: 10_000 });
+  await eventually('the node can write again', () => a.chat.isHealthy());
+  const after = await a.chat.send('alice', 'after the flush', undefined);
+  assert.ok(after.message.id > before.message.id, 'ids go on above what the node showed');
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { ApiError } from '../../server/errors.js';
 import { startRedis, startRelay, type RunningRedis } from '../helpers/redis.js';
-import { adminClient, eventually, openNode, untilCursor } from './support.js';
+import { adminClient, eventually, openNode, untilCursor, untilEvent } from './support.js';
 
 async function redisFor(t: TestContext): Promise<RunningRedis> {
   const redis = await startRedis();
@@ -86,11 +86,7 @@ test('the stream reader drops a connection that stays silent past its blocking r
   redis.freeze();
   // No byte comes back and nothing closes: only the reader's own deadline notices (TCP
   // keepalive would take minutes).
-  await eventually(
-    'the reader gave up on its connection',
-    () => a.log.some((entry) => entry.event === 'redis-unreachable' && entry.fields.connection === 'follower'),
-    10_000,
-  );
+  await untilEvent(a, 'redis-unreachable', (fields) => fields.connection === 'follower', { timeoutMs: 10_000 });
   redis.thaw();
   await eventually('the node is healthy again', () => a.chat.isHealthy());
   const { message } = await a.chat.send('alice', 'after the hang', undefined);
@@ -107,9 +103,7 @@ test('while only the logout subscription is back, sessions this node confirmed k
 
   // Every connection drops; the command connection stays away while the others come back.
   relay.refuseNamed(/-commands$/);
-  await eventually('the logout subscription is back', () =>
-    a.log.some((entry) => entry.event === 'redis-reconnected' && entry.fields.connection === 'logouts'),
-  );
+  await untilEvent(a, 'redis-reconnected', (fields) => fields.connection === 'logouts');
   assert.equal((await a.chat.lookup(session.token))?.username, 'alice', 'a reader is not refused in the middle of a recovery');
 
   relay.refuseNamed(null);
@@ -128,9 +122,7 @@ test('a write stored while the node’s stream reader was cut off is answered �
 
   // The reader's connection stays away; the command connection comes back and can write.
   relay.refuseNamed(/-follower$/);
-  await eventually('the command connection is back', () =>
-    a.log.some((entry) => entry.event === 'redis-reconnected' && entry.fields.connection === 'commands'),
-  );
+  await untilEvent(a, 'redis-reconnected', (fields) => fields.connection === 'commands');
   await assert.rejects(a.chat.send('alice', 'stored unseen', 'k-2'), isUnavailable(/that was stored, but/));
 
   relay.refuseNamed(null);
@@ -139,4 +131,67 @@ test('a write stored while the node’s stream reader was cut off is answered �
   assert.equal(resent.duplicate, true);
   assert.deepEqual(a.chat.changesAfter(0, 100).messages.map((m) => m.text), ['before', 'stored unseen']);
   assert.deepEqual(a.chat.changesAfter(0, 100).messages[1], resent.message);
+});
+
+test('a command left unanswered on a half-open connection is given up on, so writes work again once a new connection is up', async (t) => {
+  const redis = await redisFor(t);
+  const relay = await startRelay(redis);
+  t.after(() => relay.close());
+  const a = await openNode(t, relay, { nodeName: 'a', commandTimeoutMs: BUDGET_MS, followBlockMs: 500 });
+  await a.chat.send('alice', 'before', undefined);
+
+  // Redis's host is gone without a word: the open connections carry nothing and never close
+  // (TCP keepalive would take minutes), while a new connection would be answered.
+  const since = a.log.length;
+  relay.silence();
+  await assert.rejects(a.chat.send('alice', 'into the silence', undefined), isUnavailable(/did not answer in time/));
+  await untilEvent(a, 'redis-unreachable', (fields) => fields.connection === 'commands', { since });
+  await untilEvent(a, 'redis-reconnected', (fields) => fields.connection === 'commands', { since });
+  await eventually('the node is healthy again', () => a.chat.isHealthy());
+  const { message } = await a.chat.send('alice', 'after the silence', undefined);
+  assert.deepEqual(a.chat.changesAfter(0, 10).messages.map((m) => m.text), ['before', 'after the silence']);
+  assert.equal(a.chat.changesAfter(0, 10).messages.at(-1)?.id, message.id);
+});
+
+test('a write whose answer comes back after its budget is answered “could not confirm”, and its resend with the same clientId is no duplicate', async (t) => {
+  const redis = await redisFor(t);
+  const relay = await startRelay(redis);
+  t.after(() => relay.close());
+  const a = await openNode(t, relay, { nodeName: 'a', commandTimeoutMs: BUDGET_MS });
+  await a.chat.send('alice', 'before', undefined);
+
+  // Redis runs the script at once; only its answer is slow to come back, as when Redis gets busy
+  // right after the script started. The node cannot know it was stored, so it must not say it was not.
+  relay.holdReplies();
+  await assert.rejects(
+    a.chat.send('alice', 'answered late', 'k-4'),
+    isUnavailable(/could not confirm that it stored your message; .*a resend with the same clientId is never a duplicate/),
+  );
+  relay.releaseReplies();
+  assert.deepEqual(await textsInRedis(t, redis), ['before', 'answered late']);
+  await eventually('the node is healthy again', () => a.chat.isHealthy());
+  const resent = await a.chat.send('alice', 'answered late', 'k-4');
+  assert.equal(resent.duplicate, true);
+  assert.deepEqual(a.chat.changesAfter(0, 10).messages.map((m) => m.text), ['before', 'answered late']);
+});
+
+test('a deletion whose answer comes back after its budget is answered “could not confirm” with a deletion’s advice, and its retry says it is gone', async (t) => {
+  const redis = await redisFor(t);
+  const relay = await startRelay(redis);
+  t.after(() => relay.close());
+  const a = await openNode(t, relay, { nodeName: 'a', commandTimeoutMs: BUDGET_MS });
+  const { message } = await a.chat.send('alice', 'regret', undefined);
+  // Redis knows the delete script after one use (the first is an EVALSHA refused with NOSCRIPT,
+  // then the EVAL, which a held-back refusal would delay past the deadline).
+  await a.chat.delete('alice', (await a.chat.send('alice', 'warm-up', undefined)).message.id);
+
+  relay.holdReplies();
+  await assert.rejects(a.chat.delete('alice', message.id), (error: unknown) => {
+    isUnavailable(/could not confirm that it deleted that message; .*the retry answers that the message is already deleted/)(error);
+    assert.doesNotMatch((error as Error).message, /clientId/, 'a deletion has no clientId');
+    return true;
+  });
+  relay.releaseReplies();
+  await eventually('the node is healthy again', () => a.chat.isHealthy());
+  await assert.rejects(a.chat.delete('alice', message.id), (error: unknown) => error instanceof ApiError && error.code === 'NOT_FOUND' && /already deleted/.test(error.message));
 });

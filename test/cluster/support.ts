@@ -1,6 +1,7 @@
 // Shared by the cluster tests: in-process nodes (ClusterChat against a real redis-server), a
 // web client (cookie + fetch + a Server-Sent Events reader) and small waiting helpers that
 // resolve on events, so no test sleeps for a fixed time.
+import { EventEmitter } from 'node:events';
 import type { TestContext } from 'node:test';
 import { createClient } from 'redis';
 import type { LiveChange } from '../../server/chat/chat.js';
@@ -12,30 +13,62 @@ export interface Node {
   events: string[];
   /** The same events with their fields. */
   log: Array<{ event: string; fields: Record<string, unknown> }>;
+  /** Emits 'event' with each log entry as it is reported (untilEvent listens here). */
+  reports: EventEmitter;
 }
+
+type LogEntry = Node['log'][number];
 
 /** A ClusterChat on `redis` (or a relay in front of it), closed when the test ends. */
 export async function openNode(t: TestContext, redis: { url: string }, options: Partial<ClusterChatOptions> = {}): Promise<Node> {
   const events: string[] = [];
   const log: Node['log'] = [];
+  const reports = new EventEmitter();
+  const record = (entry: LogEntry) => {
+    events.push(entry.event);
+    log.push(entry);
+    reports.emit('event', entry);
+  };
   const chat = await ClusterChat.open({
     url: redis.url,
     capacity: 1024,
     arenaBytes: 1024 * 1024,
     rateLimit: 0,
     commandTimeoutMs: 2000,
-    onError: (event, error) => {
-      events.push(event);
-      log.push({ event, fields: { error } });
-    },
-    onEvent: (_level, event, fields) => {
-      events.push(event);
-      log.push({ event, fields });
-    },
+    onError: (event, error) => record({ event, fields: { error } }),
+    onEvent: (_level, event, fields) => record({ event, fields }),
     ...options,
   });
   t.after(() => chat.close());
-  return { chat, events, log };
+  return { chat, events, log, reports };
+}
+
+/**
+ * Resolves with the first event named `event` (and matching `match`) the node reported from
+ * log position `since` on (0: any reported so far counts too), as soon as it is reported.
+ */
+export function untilEvent(
+  node: Node,
+  event: string,
+  match: (fields: Record<string, unknown>) => boolean = () => true,
+  { since = 0, timeoutMs = 15_000 }: { since?: number; timeoutMs?: number } = {},
+): Promise<LogEntry> {
+  const isWanted = (entry: LogEntry) => entry.event === event && match(entry.fields);
+  const earlier = node.log.slice(since).find(isWanted);
+  if (earlier !== undefined) return Promise.resolve(earlier);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      node.reports.off('event', listener);
+      reject(new Error(`node reported no ${event} within ${timeoutMs} ms; it reported ${JSON.stringify(node.events.slice(since))}`));
+    }, timeoutMs);
+    const listener = (entry: LogEntry) => {
+      if (!isWanted(entry)) return;
+      clearTimeout(timer);
+      node.reports.off('event', listener);
+      resolve(entry);
+    };
+    node.reports.on('event', listener);
+  });
 }
 
 /** The test's own Redis client, for looking at or changing what the nodes keep there. */
@@ -67,8 +100,9 @@ export function untilCursor(chat: ClusterChat, cursor: number, timeoutMs = 10_00
 }
 
 /**
- * Checks `condition` until it holds, for state only visible by asking (a Redis client that
- * reconnected). Rejects with `what` after `timeoutMs`.
+ * Checks `condition` until it holds, for state only visible by asking (a node that is healthy
+ * again, a page that changed); what a node reports, untilEvent() awaits instead. Rejects with
+ * `what` after `timeoutMs`.
  */
 export async function eventually(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

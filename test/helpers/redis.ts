@@ -5,8 +5,10 @@
 // a hung Redis: connections stay open and nothing answers. Never touches another Redis.
 //
 // startRelay() puts a TCP relay between one node and Redis: the network in between, which a
-// test can cut (the node loses Redis while the others keep it) or make refuse one kind of
-// connection by the name node-redis gives it in its first bytes (CLIENT SETNAME).
+// test can cut (the node loses Redis while the others keep it), make refuse one kind of
+// connection by the name node-redis gives it in its first bytes (CLIENT SETNAME), silence
+// (the connections open now go half-open while new ones get through) or slow down (Redis's
+// replies held back, then let through).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
@@ -137,11 +139,20 @@ export interface RedisRelay {
   restore(): void;
   /** Refuses connections whose client name matches (e.g. /-commands$/), or none for null. */
   refuseNamed(pattern: RegExp | null): void;
+  /**
+   * Makes every open connection half-open: nothing it carries arrives any more and nothing
+   * closes it (the peer's host crashed, no RST). New connections go through as before.
+   */
+  silence(): void;
+  /** Holds back what Redis sends on the open connections (a slow network) until releaseReplies(). */
+  holdReplies(): void;
+  releaseReplies(): void;
   close(): Promise<void>;
 }
 
 export async function startRelay(redis: RunningRedis): Promise<RedisRelay> {
   const pairs = new Set<Socket>();
+  const controls = new WeakMap<Socket, { silence(): void; hold(): void; release(): void }>();
   let isCut = false;
   let refused: RegExp | null = null;
   const server = createServer((downstream) => {
@@ -163,6 +174,21 @@ export async function startRelay(redis: RunningRedis): Promise<RedisRelay> {
       upstream.on('close', () => downstream.destroy());
       pairs.add(downstream);
       downstream.on('close', () => pairs.delete(downstream));
+      controls.set(downstream, {
+        silence() {
+          downstream.unpipe(upstream);
+          upstream.unpipe(downstream);
+          downstream.on('data', () => {}); // read and dropped, so the sender never sees back-pressure
+          upstream.on('data', () => {});
+        },
+        hold() {
+          upstream.unpipe(downstream);
+          upstream.pause();
+        },
+        release() {
+          upstream.pipe(downstream);
+        },
+      });
       upstream.write(first);
       downstream.pipe(upstream);
       upstream.pipe(downstream);
@@ -185,6 +211,15 @@ export async function startRelay(redis: RunningRedis): Promise<RedisRelay> {
     refuseNamed(pattern) {
       refused = pattern;
       if (pattern !== null) dropAll();
+    },
+    silence() {
+      for (const socket of pairs) controls.get(socket)?.silence();
+    },
+    holdReplies() {
+      for (const socket of pairs) controls.get(socket)?.hold();
+    },
+    releaseReplies() {
+      for (const socket of pairs) controls.get(socket)?.release();
     },
     close() {
       dropAll();
