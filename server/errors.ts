@@ -60,6 +60,11 @@ export class ApiError extends Error {
   }
 }
 
+/** What every store answers a request that arrives while the server stops. */
+export function shuttingDown(): ApiError {
+  return new ApiError('SHUTTING_DOWN', 'the server is shutting down; try again in a few seconds', { retryAfter: 5 });
+}
+
 export const INTERNAL_MESSAGE = 'something went wrong on the server; the error was logged, please try again';
 
 /** Turns anything thrown into the ApiError to answer with; `isBug` says whether to log a stack. */

@@ -37,9 +37,9 @@ import { checkUsername } from '../../protocol/username.js';
 import type { ChangeSet } from '../../protocol/message.js';
 import type { Chat, LiveChange, SendResult, Session, StoreStats } from '../chat/chat.js';
 import { Listeners } from '../chat/listeners.js';
-import { ApiError } from '../errors.js';
+import { ApiError, shuttingDown } from '../errors.js';
 import { RingBuffer, type Change } from '../ring-buffer.js';
-import { changesAfter, history, liveChangesAfter, resetPage, toLiveChange } from '../store/ring-reads.js';
+import { announce, changesAfter, history, liveChangesAfter, resetPage, toLiveChange } from '../store/ring-reads.js';
 import { ClusterWrites } from './cluster-writes.js';
 import { HistoryGaps, type CursorStanding } from './history-gaps.js';
 import { CapacityError, Membership } from './membership.js';
@@ -118,7 +118,7 @@ export class ClusterChat implements Chat {
       join: (client, head) => this.#membership.join(client, head),
       unblock: (clientId) => link.commands.sendCommand(['CLIENT', 'UNBLOCK', String(clientId)]),
       newRing,
-      onChanges: (changes) => this.#announce(changes),
+      onChanges: (changes) => announce(this.#listeners, changes),
       onError: settings.onError,
       onEvent: settings.onEvent,
     });
@@ -224,13 +224,9 @@ export class ClusterChat implements Chat {
     return write;
   }
 
-  #announce(changes: Change[]): void {
-    if (this.#listeners.size === 0) return;
-    for (const change of changes) this.#listeners.emit(toLiveChange(change));
-  }
 
   #refuseWhenClosed(): void {
-    if (this.#isClosed) throw new ApiError('SHUTTING_DOWN', 'the server is shutting down; try again in a few seconds', { retryAfter: 5 });
+    if (this.#isClosed) throw shuttingDown();
   }
 
   // --- reads (this node's ring) -----------------------------------------------------------

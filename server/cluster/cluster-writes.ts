@@ -8,13 +8,13 @@
 // later), and the wait for this node's copy uses the rest. A script that started in time but
 // whose answer came after the budget may have stored the write, so its sender is told that the
 // server could not confirm it (redis-link.ts), never that it was not stored.
-import { MAX_CLIENT_ID_LENGTH } from '../../protocol/limits.js';
 import { checkText } from '../../protocol/message-text.js';
 import type { ChatMessage } from '../../protocol/message.js';
 import type { SendResult } from '../chat/chat.js';
+import { checkClientId } from '../chat/client-id.js';
 import { ApiError } from '../errors.js';
 import { RateLimiter } from '../store/rate-limiter.js';
-import { toRetriedMessage } from '../store/ring-reads.js';
+import { retriedMessage } from '../store/ring-reads.js';
 import type { HistoryGaps } from './history-gaps.js';
 import type { Membership } from './membership.js';
 import { RETRY_AFTER_SECONDS, type EventListener, type RedisLink, type Write } from './redis-link.js';
@@ -70,13 +70,8 @@ export class ClusterWrites {
   async send(username: string, text: unknown, clientId: unknown): Promise<SendResult> {
     const deadlineMs = Date.now() + this.#budgetMs;
     if (typeof text !== 'string') throw new ApiError('BAD_REQUEST', 'text must be a string');
-    let member = '';
-    if (clientId !== undefined && clientId !== null) {
-      if (typeof clientId !== 'string' || clientId.length === 0 || clientId.length > MAX_CLIENT_ID_LENGTH) {
-        throw new ApiError('BAD_REQUEST', `clientId must be a string of 1 to ${MAX_CLIENT_ID_LENGTH} characters`);
-      }
-      member = clientIdMember(username, clientId);
-    }
+    const id = checkClientId(clientId);
+    const member = id === null ? '' : clientIdMember(username, id);
     // As on one node, a retry of a message that was stored is answered with the original even
     // when the retry itself would be refused (a stricter text rule, a full rate bucket).
     const check = checkText(text);
@@ -179,8 +174,7 @@ export class ClusterWrites {
   async #originalMessage(seq: number, username: string, text: string, deadlineMs: number): Promise<ChatMessage> {
     await this.#applied(seq, deadlineMs, 'message');
     const change = this.#follower.ring.readMessage(seq, this.#follower.ring.published);
-    // Evicted from memory long ago: the id and author are what matter to the retrying client.
-    return change ? toRetriedMessage(change) : { id: seq, user: username, text, time: new Date(0).toISOString() };
+    return retriedMessage(change, seq, username, text);
   }
 
   /**

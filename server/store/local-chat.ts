@@ -14,12 +14,12 @@
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { checkUsername } from '../../protocol/username.js';
-import { MAX_CLIENT_ID_LENGTH } from '../../protocol/limits.js';
 import type { ChangeSet, ChatMessage } from '../../protocol/message.js';
 import type { Chat, EventListener, LiveChange, SendResult, Session, StoreStats } from '../chat/chat.js';
+import { checkClientId } from '../chat/client-id.js';
 import { Listeners } from '../chat/listeners.js';
 import { hashToken } from '../chat/session-token.js';
-import { ApiError, unwrapOutcome } from '../errors.js';
+import { ApiError, shuttingDown, unwrapOutcome } from '../errors.js';
 import { Journal } from '../journal.js';
 import { writeSnapshot, type Snapshot } from '../journal-snapshot.js';
 import { RingBuffer, type Change } from '../ring-buffer.js';
@@ -28,7 +28,7 @@ import type { WriteOp, Written } from './apply-writes.js';
 import { CommitLoop } from './commit-loop.js';
 import { retainedRecords } from './journal-records.js';
 import { RateLimiter } from './rate-limiter.js';
-import { changesAfter, history, liveChangesAfter, resetPage, toLiveChange, toRetriedMessage } from './ring-reads.js';
+import { announce, changesAfter, history, liveChangesAfter, resetPage, retriedMessage } from './ring-reads.js';
 import { SessionStore } from './sessions.js';
 import { WriteQueue } from './write-queue.js';
 
@@ -87,7 +87,7 @@ export class LocalChat implements Chat {
     this.#commits = new CommitLoop({
       ring,
       journal,
-      onPublished: (changes) => this.#announce(changes),
+      onPublished: (changes) => announce(this.#listeners, changes),
       writeSnapshot: (path, upTo) => this.#writeSnapshot(path, upTo),
       onError: this.#onError,
       onRecovered: (failedForMs) => options.onEvent?.('info', 'journal-append-recovered', { failedForMs }),
@@ -161,11 +161,9 @@ export class LocalChat implements Chat {
   async send(username: string, text: unknown, clientId: unknown): Promise<SendResult> {
     this.#refuseWhenClosed();
     if (typeof text !== 'string') throw new ApiError('BAD_REQUEST', 'text must be a string');
-    if (clientId !== undefined && clientId !== null) {
-      if (typeof clientId !== 'string' || clientId.length === 0 || clientId.length > MAX_CLIENT_ID_LENGTH) {
-        throw new ApiError('BAD_REQUEST', `clientId must be a string of 1 to ${MAX_CLIENT_ID_LENGTH} characters`);
-      }
-      const key = clientKey(username, clientId);
+    const id = checkClientId(clientId);
+    if (id !== null) {
+      const key = clientKey(username, id);
       const original = this.#sentByClientId.get(key);
       if (original !== undefined) return { message: await this.#originalMessage(original, username, text), duplicate: true };
       // A retry racing its original waits for it instead of writing a second copy.
@@ -180,7 +178,6 @@ export class LocalChat implements Chat {
       });
     }
     const timeMs = Date.now();
-    const id = typeof clientId === 'string' ? clientId : null;
     const write = this.#write({ kind: 'send', user: username, text, clientId: id, timeMs }).then((value) => ({
       id: value.seq,
       user: username,
@@ -225,16 +222,11 @@ export class LocalChat implements Chat {
     return this.pool.run(task, { filename: COMPACT_TASK }) as Promise<Snapshot>;
   }
 
-  #announce(changes: Change[]): void {
-    if (this.#listeners.size === 0) return;
-    for (const change of changes) this.#listeners.emit(toLiveChange(change));
-  }
 
   async #originalMessage(seq: number, username: string, text: string): Promise<ChatMessage> {
     await this.#commits.durable(seq);
     const change = this.ring.readMessage(seq, this.ring.published);
-    // Evicted from memory long ago: the id and author are what matter to the retrying client.
-    return change ? toRetriedMessage(change) : { id: seq, user: username, text, time: new Date(0).toISOString() };
+    return retriedMessage(change, seq, username, text);
   }
 
   #rememberClientId(user: string, clientId: string, seq: number): void {
@@ -255,7 +247,7 @@ export class LocalChat implements Chat {
   }
 
   #refuseWhenClosed(): void {
-    if (this.#closed) throw new ApiError('SHUTTING_DOWN', 'the server is shutting down; try again in a few seconds', { retryAfter: 5 });
+    if (this.#closed) throw shuttingDown();
   }
 
   // --- reads (primary thread, straight from shared memory) -------------------------------

@@ -4,6 +4,7 @@
 // reported; the deletion of a message after the cursor is not news to that reader.
 import type { ChangeSet, ChatMessage } from '../../protocol/message.js';
 import type { LiveChange } from '../chat/chat.js';
+import type { Listeners } from '../chat/listeners.js';
 import type { Change, MessageChange, RingBuffer } from '../ring-buffer.js';
 
 /**
@@ -60,11 +61,20 @@ export function toLiveChange(change: Change): LiveChange {
     : { kind: 'delete', cursor: change.seq, id: change.messageId };
 }
 
+/** Hands a published round of changes to the live subscribers. */
+export function announce(listeners: Listeners<LiveChange>, changes: readonly Change[]): void {
+  if (listeners.size === 0) return;
+  for (const change of changes) listeners.emit(toLiveChange(change));
+}
+
 /**
  * The original of a retried send (same user and clientId), as the retry's answer: its id,
  * author and time, and its text unless it has been deleted since (a deleted text is never served).
+ * Evicted from memory long ago (`change` undefined): the id and author are what matter to the
+ * retrying client.
  */
-export function toRetriedMessage(change: MessageChange): ChatMessage {
+export function retriedMessage(change: MessageChange | undefined, seq: number, user: string, text: string): ChatMessage {
+  if (change === undefined) return { id: seq, user, text, time: new Date(0).toISOString() };
   return change.deletedAt !== 0 ? { ...toChatMessage(change), text: '' } : toChatMessage(change);
 }
 

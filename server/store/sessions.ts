@@ -10,7 +10,7 @@
 import { mkdir, open, readFile, rename, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { hashToken, newToken } from '../chat/session-token.js';
-import { ApiError } from '../errors.js';
+import { ApiError, shuttingDown } from '../errors.js';
 import { syncFolder } from '../sync-folder.js';
 
 export interface StoredSession {
@@ -189,7 +189,7 @@ export class SessionStore {
     if (this.#path === null) return Promise.resolve();
     // Serialised so lines never interleave; each login waits for its own fsync, not a rewrite.
     const write = this.#writes.then(async () => {
-      if (this.#closed) throw new ApiError('SHUTTING_DOWN', 'the server is shutting down; try again in a few seconds', { retryAfter: 5 });
+      if (this.#closed) throw shuttingDown();
       const file = (this.#file ??= await open(this.#path!, 'a', 0o600));
       const line = `${JSON.stringify(entry)}\n`;
       try {
