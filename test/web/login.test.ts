@@ -34,6 +34,22 @@ test('the login page', async (t) => {
     await user.context.close();
   });
 
+  await t.test('a login that cannot reach the server asks the person to try again, and trying again works', async () => {
+    const user = await openPage(browser, server.baseUrl);
+    const { page } = user;
+    await page.route('**/api/login', (route) => (route.request().method() === 'POST' ? route.abort('internetdisconnected') : route.fallback()));
+    await page.getByLabel('Your name').fill('unlucky');
+    await page.getByRole('button', { name: 'Join the chat' }).click();
+    // Nothing retries a login by itself, so the sentence must not promise that anything will.
+    await page.locator('#username-error').filter({ hasText: /\S/ }).waitFor();
+    assert.equal(await page.locator('#username-error').textContent(), 'Can’t reach the server. Check your connection and try again.');
+    await page.unroute('**/api/login');
+    await page.getByRole('button', { name: 'Join the chat' }).click();
+    await waitUntilLive(page);
+    assertNoProblems(user);
+    await user.context.close();
+  });
+
   await t.test('after joining, the composer has focus and the page has a heading', async () => {
     const user = await openPage(browser, server.baseUrl);
     const { page } = user;
