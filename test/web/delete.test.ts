@@ -62,6 +62,36 @@ test('deleting messages in the web client', async (t) => {
     assert.match((await focusedText(page)) ?? '', /keep this/);
   });
 
+  await t.test('a refused delete leaves the message and the focus on it, and says why', async () => {
+    const { page } = alice;
+    await send(page, 'refused deletion');
+    await send(page, 'its neighbour');
+    await page.locator('li.msg[data-state="sent"]', { hasText: 'its neighbour' }).waitFor();
+    // The server's store is briefly unavailable: the DELETE is answered 503 with its sentence.
+    await page.route('**/api/messages/*', (route) =>
+      route.request().method() === 'DELETE'
+        ? route.fulfill({
+            status: 503,
+            contentType: 'application/json',
+            body: JSON.stringify({ error: 'the chat store is unavailable; try again in a moment', code: 'UNAVAILABLE' }),
+          })
+        : route.fallback(),
+    );
+    await row(page, 'refused deletion').focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('menuitem', { name: 'Delete' }).waitFor();
+    await page.keyboard.press('Enter');
+
+    const toast = page.locator('.toast');
+    await toast.waitFor();
+    assert.match((await toast.textContent())!, /Couldn’t delete the message: the chat store is unavailable/);
+    assert.equal(await row(page, 'refused deletion').count(), 1);
+    // Focus did not jump to the neighbour of a message that is still there.
+    assert.equal(await focusedText(page), 'refused deletion');
+    await page.unroute('**/api/messages/*');
+    await toast.getByRole('button', { name: 'Dismiss' }).click();
+  });
+
   await t.test('others’ messages offer no Delete, by mouse or keyboard', async () => {
     await send(bob.page, 'bob says hi');
     const theirs = row(alice.page, 'bob says hi');
