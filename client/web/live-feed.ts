@@ -68,6 +68,8 @@ export class LiveFeed {
   #failures = 0;
   /** When the first of those failures happened (Date.now()), null while things work. */
   #failingSince: number | null = null;
+  /** Turns "reconnecting" into "offline" once the failures have lasted long enough. */
+  #offlineTimer: ReturnType<typeof setTimeout> | null = null;
   /** Status and transport last reported, so the listener hears only changes. */
   #shown = '';
   #source: EventSource | null = null;
@@ -97,6 +99,7 @@ export class LiveFeed {
     this.#source = null;
     this.#request?.abort();
     if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#clearFailing();
   }
 
   /**
@@ -138,7 +141,7 @@ export class LiveFeed {
       return;
     }
     this.#failures = 0;
-    this.#failingSince = null;
+    this.#clearFailing();
     if (this.#transport === 'events' && this.#strikes >= STRIKES_BEFORE_POLLING) this.#transport = 'polling';
     if (this.#transport === 'events') {
       this.#openEvents();
@@ -254,11 +257,25 @@ export class LiveFeed {
       return;
     }
     this.#failures++;
-    this.#failingSince ??= Date.now();
+    if (this.#failingSince === null) {
+      this.#failingSince = Date.now();
+      // On a timer of its own: the next failed catch-up may come 15 s later (backoff), or the
+      // catch-up may hang until its timeout, and the status should not wait for either.
+      this.#offlineTimer = setTimeout(() => {
+        this.#offlineTimer = null;
+        this.#setStatus('offline');
+      }, RECONNECTING_BEFORE_OFFLINE_MS);
+    }
     const isOffline =
       navigator.onLine === false || Date.now() - this.#failingSince >= RECONNECTING_BEFORE_OFFLINE_MS;
     this.#setStatus(isOffline ? 'offline' : 'reconnecting');
     this.#schedule(backoff(this.#failures));
+  }
+
+  #clearFailing(): void {
+    this.#failingSince = null;
+    if (this.#offlineTimer !== null) clearTimeout(this.#offlineTimer);
+    this.#offlineTimer = null;
   }
 
   #schedule(delay: number): void {

@@ -74,6 +74,36 @@ test('the browser going offline shows "offline" at once, not after the reconnect
   assertNoProblems(alice);
 });
 
+test('a drop shows "reconnecting" for ten seconds, then "offline", even while a catch-up hangs', async (t) => {
+  const server = await startServer();
+  t.after(() => server.stop());
+  const browser = await launchBrowser(t);
+  const alice = await openChat(browser, server.baseUrl, 'alice', {
+    // The page's timers run on a clock the test can move: ten seconds pass in an instant.
+    beforeLoad: (context) => context.clock.install(),
+  });
+  const { page, context } = alice;
+  // The first catch-up after the drop fails; every later one hangs, as behind a dead link.
+  let catchUps = 0;
+  let hangingCatchUp!: () => void;
+  const isHanging = new Promise<void>((resolve) => (hangingCatchUp = resolve));
+  await context.route('**/api/messages?last=*', (route) => {
+    if (++catchUps === 1) return route.abort('connectionrefused');
+    hangingCatchUp();
+  });
+  await server.stop();
+  await page.locator('.status[data-status="reconnecting"]').waitFor();
+  // Time stands still from here on, except when the test moves it.
+  await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 1000);
+  await page.clock.fastForward(4_000);
+  await isHanging;
+  assert.equal(await page.locator('.status').getAttribute('data-status'), 'reconnecting', 'a restart’s few seconds are not "offline"');
+  await page.clock.fastForward(5_000);
+  // No catch-up has failed since the first, so only the ten seconds can have said so.
+  await page.locator('.status[data-status="offline"]').waitFor({ timeout: 2000 });
+  assertNoProblems(alice);
+});
+
 test('a server whose history began again replaces the page’s list instead of merging into it', async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-web-reset-'));
   t.after(() => rmSync(dataDir, { recursive: true, force: true }));
