@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startServer } from '../helpers/server.js';
 import { assertNoProblems, composer, launchBrowser, openChat, row, screenshotPath, send } from './helpers/browser.js';
+import { HttpUser } from './helpers/chat-api.js';
 
 test('deleting messages in the web client', async (t) => {
   const server = await startServer();
@@ -150,17 +151,21 @@ test('the actions menu sits beside the message, never over it or the composer', 
   });
 
   await t.test('on a touch screen the ⋯ button shows only on the tapped message', async () => {
+    // Messages of our own from elsewhere (another device with the same name), already there
+    // when the page opens.
+    const elsewhere = await HttpUser.login(server.baseUrl, 'alice');
+    for (const text of ['touch first', 'touch second', 'touch third']) await elsewhere.send(text);
     const alice = await openChat(browser, server.baseUrl, 'alice', {
       viewport: { width: 360, height: 740 },
       hasTouch: true,
       isMobile: true,
     });
     const { page } = alice;
-    await page.locator('li.msg[data-state="sent"]', { hasText: 'a phone message' }).waitFor();
+    await row(page, 'touch third').waitFor();
     const visibleButtons = () => page.locator('li.msg .more:visible').count();
     assert.equal(await visibleButtons(), 0, 'no ⋯ before a tap');
-    await row(page, 'second own').locator('.text').tap();
-    await row(page, 'second own').locator('.more:visible').waitFor();
+    await row(page, 'touch second').locator('.text').tap();
+    await row(page, 'touch second').locator('.more:visible').waitFor();
     assert.equal(await visibleButtons(), 1);
     await page.screenshot({ path: screenshotPath('light-phone-touch-tapped'), animations: 'disabled' });
     assertNoProblems(alice);
