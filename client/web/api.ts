@@ -35,7 +35,9 @@ async function request(method: string, path: string, body?: unknown, signal?: Ab
     });
   } catch (error) {
     if (signal?.aborted) throw error;
-    throw new ApiError(0, 'NETWORK', 'Can’t reach the server. Check your connection; Parley keeps trying.');
+    // Neutral on purpose: nothing retries a login, a delete or a log-out by itself. Only the
+    // live feed keeps trying, and its status indicator says so.
+    throw new ApiError(0, 'NETWORK', 'Can’t reach the server. Check your connection and try again.');
   }
   if (response.status === 204) return null;
   const text = await response.text().catch(() => '');

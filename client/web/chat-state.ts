@@ -5,8 +5,9 @@
 // Duplicates: one message can reach the page three ways (the POST answer, the live feed, a
 // history page) in any order. Everything is keyed by id, so whichever arrives second changes
 // nothing. An outbox entry has no id until the POST answers; when the live feed delivers our
-// own message first, the entry is matched by text and hidden (`echoId`), so the message never
-// shows twice, not even for the few milliseconds until the POST answer arrives.
+// own message first, the entry is matched by text and hidden (`echoId`), so the message does
+// not show twice for the few milliseconds until the POST answer arrives. Only live changes are
+// matched, never a page of history (see 'snapshot').
 import type { ChatMessage } from '../../protocol/message.js';
 
 export type SendState = 'sending' | 'failed';
@@ -64,9 +65,14 @@ export function reduce(state: ChatState, action: ChatAction): ChatState {
   switch (action.type) {
     case 'snapshot': {
       // The newest page replaces the list: at the start it is empty anyway, and after a reset
-      // what it showed belongs to a history the server no longer has. Unconfirmed sends stay.
+      // what it showed belongs to a history the server no longer has. Unconfirmed sends stay,
+      // and none is matched to the page: a page holds older messages too, and text alone cannot
+      // tell an earlier "ok" of ours from the one on its way (matched, it would be hidden, and
+      // dropped if its POST then failed: lost without a Retry). Earlier matches go as well, as
+      // their ids belong to the old history. At worst a send shows twice until its POST answers.
       const messages = merge([], action.messages);
-      return { ...state, messages, outbox: matchEchoes(state.me, state.outbox, messages), hasOlder: action.hasOlder, isLoaded: true };
+      const outbox = state.outbox.map((entry) => (entry.echoId === null ? entry : { ...entry, echoId: null }));
+      return { ...state, messages, outbox, hasOlder: action.hasOlder, isLoaded: true };
     }
     case 'changes': {
       const deleted = new Set(action.deleted);

@@ -15,6 +15,11 @@
 // expired session (401) from a restart, and gives up for good on any HTTP error. Closing it on
 // error and catching up with one request gives backoff, a status to show, and 401 handling.
 //
+// A server going down (restart, deploy) ends the stream with an SSE `goodbye` event carrying
+// `retryAfter` seconds: the feed shows "reconnecting" and catches up only after that (plus up to
+// half again as jitter, so the returning server is not hit by every page at once), instead of
+// failing a catch-up against a server that is not back yet.
+//
 // Two answers end the normal flow (docs/api.md):
 // - reset: the server has no history at our cursor (a `--memory` restart, wiped data). A catch-up
 //   or poll answer with `reset: true` is the newest page itself; an SSE `reset` event means "load
@@ -57,6 +62,9 @@ const POLL_WAIT_SECONDS = 25;
 const POLL_GRACE_MS = 10_000;
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15_000;
+/** A goodbye's retryAfter when it has none we can read, and the most of it we honour. */
+const GOODBYE_RETRY_DEFAULT_S = 5;
+const GOODBYE_RETRY_MAX_S = 60;
 
 export class LiveFeed {
   readonly #listener: FeedListener;
@@ -68,11 +76,16 @@ export class LiveFeed {
   #failures = 0;
   /** When the first of those failures happened (Date.now()), null while things work. */
   #failingSince: number | null = null;
+  /** Turns "reconnecting" into "offline" once the failures have lasted long enough. */
+  #offlineTimer: ReturnType<typeof setTimeout> | null = null;
   /** Status and transport last reported, so the listener hears only changes. */
   #shown = '';
+  #status: LinkStatus = 'connecting';
   #source: EventSource | null = null;
   #request: AbortController | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
+  /** Until when (Date.now()) a server that said goodbye asked not to be asked again. */
+  #quietUntil = 0;
   #isStopped = false;
 
   constructor(listener: FeedListener) {
@@ -97,6 +110,7 @@ export class LiveFeed {
     this.#source = null;
     this.#request?.abort();
     if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#clearFailing();
   }
 
   /**
@@ -105,7 +119,7 @@ export class LiveFeed {
    * changed (the stream skips whatever this delivers first, by cursor).
    */
   #wake = (): void => {
-    if (document.visibilityState === 'hidden' || this.#isStopped) return;
+    if (document.visibilityState === 'hidden' || this.#isStopped || Date.now() < this.#quietUntil) return;
     if (this.#timer === null) {
       if (this.#source !== null && this.#last !== null) {
         fetchMessages({ last: this.#last }).then((changes) => this.#isStopped || this.#apply(changes), () => {});
@@ -118,9 +132,13 @@ export class LiveFeed {
     void this.#catchUp();
   };
 
-  /** The browser lost its network while we were already failing: no need to wait to say so. */
+  /**
+   * The browser lost its network while we were already reconnecting (failing, or waiting out a
+   * goodbye): no need to wait for the next attempt, or ten seconds, to say so. While connected,
+   * the stream or poll failing will tell (the browser's word alone may be a passing blip).
+   */
   #wentOffline = (): void => {
-    if (!this.#isStopped && this.#failingSince !== null) this.#setStatus('offline');
+    if (!this.#isStopped && this.#status === 'reconnecting') this.#setStatus('offline');
   };
 
   async #catchUp(): Promise<void> {
@@ -138,7 +156,7 @@ export class LiveFeed {
       return;
     }
     this.#failures = 0;
-    this.#failingSince = null;
+    this.#clearFailing();
     if (this.#transport === 'events' && this.#strikes >= STRIKES_BEFORE_POLLING) this.#transport = 'polling';
     if (this.#transport === 'events') {
       this.#openEvents();
@@ -175,6 +193,15 @@ export class LiveFeed {
       if (this.#isStopped) return;
       this.#last = null;
       void this.#catchUp();
+    });
+    source.addEventListener('goodbye', (event) => {
+      source.close();
+      if (this.#source === source) this.#source = null;
+      if (this.#isStopped) return;
+      this.#setStatus('reconnecting');
+      const delay = readRetryAfter((event as MessageEvent).data) * 1000 * (1 + Math.random() / 2);
+      this.#quietUntil = Date.now() + delay;
+      this.#schedule(delay);
     });
     source.addEventListener('logout', (event) => {
       source.close();
@@ -254,11 +281,25 @@ export class LiveFeed {
       return;
     }
     this.#failures++;
-    this.#failingSince ??= Date.now();
+    if (this.#failingSince === null) {
+      this.#failingSince = Date.now();
+      // On a timer of its own: the next failed catch-up may come 15 s later (backoff), or the
+      // catch-up may hang until its timeout, and the status should not wait for either.
+      this.#offlineTimer = setTimeout(() => {
+        this.#offlineTimer = null;
+        this.#setStatus('offline');
+      }, RECONNECTING_BEFORE_OFFLINE_MS);
+    }
     const isOffline =
       navigator.onLine === false || Date.now() - this.#failingSince >= RECONNECTING_BEFORE_OFFLINE_MS;
     this.#setStatus(isOffline ? 'offline' : 'reconnecting');
     this.#schedule(backoff(this.#failures));
+  }
+
+  #clearFailing(): void {
+    this.#failingSince = null;
+    if (this.#offlineTimer !== null) clearTimeout(this.#offlineTimer);
+    this.#offlineTimer = null;
   }
 
   #schedule(delay: number): void {
@@ -267,6 +308,7 @@ export class LiveFeed {
   }
 
   #setStatus(status: LinkStatus): void {
+    this.#status = status;
     const shown = `${status} ${this.#transport}`;
     if (shown === this.#shown) return;
     this.#shown = shown;
@@ -282,6 +324,17 @@ function readReason(data: unknown): string | null {
   } catch {
     return null;
   }
+}
+
+/** The seconds in an SSE `goodbye` event's `{"retryAfter": 5}`, within sensible bounds. */
+function readRetryAfter(data: unknown): number {
+  try {
+    const seconds = (JSON.parse(String(data)) as { retryAfter?: unknown } | null)?.retryAfter;
+    if (typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0) return Math.min(seconds, GOODBYE_RETRY_MAX_S);
+  } catch {
+    // Not JSON: fall through to the default.
+  }
+  return GOODBYE_RETRY_DEFAULT_S;
 }
 
 /** Exponential with jitter, so a restarted server is not hit by every client in the same instant. */

@@ -33,7 +33,7 @@ describe('chat state', () => {
   });
 
   test('a later snapshot (a reset) replaces the list and keeps unconfirmed sends', () => {
-    const state = run(
+    let state = run(
       { type: 'snapshot', messages: [at(5), at(6), at(7)], hasOlder: true },
       { type: 'older', messages: [at(3), at(4)], hasOlder: true },
       { type: 'queued', clientId: 'c1', text: 'still going', time: '2026-11-23T20:01:00.000Z' },
@@ -44,12 +44,55 @@ describe('chat state', () => {
     );
     assert.deepEqual(ids(state), [1, 2, 3]);
     assert.equal(state.hasOlder, false);
+    // A page is not matched to pending sends by text, so that one shows twice until its POST
+    // answers; the answer then leaves one row.
     assert.deepEqual(
       chat.listEntries(state).map((entry) => [entry.key, entry.state]),
       [
         ['m1', 'sent'],
         ['m2', 'sent'],
         ['m3', 'sent'],
+        ['cc1', 'sending'],
+        ['cc2', 'sending'],
+      ],
+    );
+    state = chat.reduce(state, { type: 'sent', clientId: 'c2', message: at(3, 'alice', 'already there') });
+    assert.deepEqual(
+      chat.listEntries(state).map((entry) => entry.key),
+      ['m1', 'm2', 'm3', 'cc1'],
+    );
+  });
+
+  test('a pending send with the same text as an older own message on a reset’s page stays retryable when its POST fails', () => {
+    const state = run(
+      { type: 'snapshot', messages: [at(5), at(6, 'alice', 'ok')], hasOlder: false },
+      { type: 'queued', clientId: 'c1', text: 'ok', time: '2026-11-23T20:01:00.000Z' },
+      // A reset's newest page still holds the "ok" from a minute ago; ours is not on the server.
+      { type: 'snapshot', messages: [at(1), at(2, 'alice', 'ok')], hasOlder: false },
+      { type: 'failed', clientId: 'c1', error: 'No connection.' },
+    );
+    assert.deepEqual(
+      chat.listEntries(state).map((entry) => [entry.key, entry.state]),
+      [
+        ['m1', 'sent'],
+        ['m2', 'sent'],
+        ['cc1', 'failed'],
+      ],
+    );
+  });
+
+  test('a match made on the feed before a reset is forgotten, so the send shows until its POST answers', () => {
+    const state = run(
+      { type: 'snapshot', messages: [], hasOlder: false },
+      { type: 'queued', clientId: 'c1', text: 'hi', time: '2026-11-23T20:01:00.000Z' },
+      { type: 'changes', messages: [at(7, 'alice', 'hi')], deleted: [] },
+      // The history began again without message 7.
+      { type: 'snapshot', messages: [at(1)], hasOlder: false },
+    );
+    assert.deepEqual(
+      chat.listEntries(state).map((entry) => [entry.key, entry.state]),
+      [
+        ['m1', 'sent'],
         ['cc1', 'sending'],
       ],
     );

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { startServer } from '../helpers/server.js';
 import { assertNoProblems, composer, launchBrowser, openChat, row, screenshotPath, send } from './helpers/browser.js';
+import { HttpUser } from './helpers/chat-api.js';
 
 test('deleting messages in the web client', async (t) => {
   const server = await startServer();
@@ -60,6 +61,36 @@ test('deleting messages in the web client', async (t) => {
     assert.equal(await row(page, 'and keep this too').count(), 1);
     // Focus stays in the list, on a neighbour, instead of falling back to the page.
     assert.match((await focusedText(page)) ?? '', /keep this/);
+  });
+
+  await t.test('a refused delete leaves the message and the focus on it, and says why', async () => {
+    const { page } = alice;
+    await send(page, 'refused deletion');
+    await send(page, 'its neighbour');
+    await page.locator('li.msg[data-state="sent"]', { hasText: 'its neighbour' }).waitFor();
+    // The server's store is briefly unavailable: the DELETE is answered 503 with its sentence.
+    await page.route('**/api/messages/*', (route) =>
+      route.request().method() === 'DELETE'
+        ? route.fulfill({
+            status: 503,
+            contentType: 'application/json',
+            body: JSON.stringify({ error: 'the chat store is unavailable; try again in a moment', code: 'UNAVAILABLE' }),
+          })
+        : route.fallback(),
+    );
+    await row(page, 'refused deletion').focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('menuitem', { name: 'Delete' }).waitFor();
+    await page.keyboard.press('Enter');
+
+    const toast = page.locator('.toast');
+    await toast.waitFor();
+    assert.match((await toast.textContent())!, /Couldn’t delete the message: the chat store is unavailable/);
+    assert.equal(await row(page, 'refused deletion').count(), 1);
+    // Focus did not jump to the neighbour of a message that is still there.
+    assert.equal(await focusedText(page), 'refused deletion');
+    await page.unroute('**/api/messages/*');
+    await toast.getByRole('button', { name: 'Dismiss' }).click();
   });
 
   await t.test('others’ messages offer no Delete, by mouse or keyboard', async () => {
@@ -120,17 +151,21 @@ test('the actions menu sits beside the message, never over it or the composer', 
   });
 
   await t.test('on a touch screen the ⋯ button shows only on the tapped message', async () => {
+    // Messages of our own from elsewhere (another device with the same name), already there
+    // when the page opens.
+    const elsewhere = await HttpUser.login(server.baseUrl, 'alice');
+    for (const text of ['touch first', 'touch second', 'touch third']) await elsewhere.send(text);
     const alice = await openChat(browser, server.baseUrl, 'alice', {
       viewport: { width: 360, height: 740 },
       hasTouch: true,
       isMobile: true,
     });
     const { page } = alice;
-    await page.locator('li.msg[data-state="sent"]', { hasText: 'a phone message' }).waitFor();
+    await row(page, 'touch third').waitFor();
     const visibleButtons = () => page.locator('li.msg .more:visible').count();
     assert.equal(await visibleButtons(), 0, 'no ⋯ before a tap');
-    await row(page, 'second own').locator('.text').tap();
-    await row(page, 'second own').locator('.more:visible').waitFor();
+    await row(page, 'touch second').locator('.text').tap();
+    await row(page, 'touch second').locator('.more:visible').waitFor();
     assert.equal(await visibleButtons(), 1);
     await page.screenshot({ path: screenshotPath('light-phone-touch-tapped'), animations: 'disabled' });
     assertNoProblems(alice);

@@ -34,6 +34,22 @@ test('the login page', async (t) => {
     await user.context.close();
   });
 
+  await t.test('a login that cannot reach the server asks the person to try again, and trying again works', async () => {
+    const user = await openPage(browser, server.baseUrl);
+    const { page } = user;
+    await page.route('**/api/login', (route) => (route.request().method() === 'POST' ? route.abort('internetdisconnected') : route.fallback()));
+    await page.getByLabel('Your name').fill('unlucky');
+    await page.getByRole('button', { name: 'Join the chat' }).click();
+    // Nothing retries a login by itself, so the sentence must not promise that anything will.
+    await page.locator('#username-error').filter({ hasText: /\S/ }).waitFor();
+    assert.equal(await page.locator('#username-error').textContent(), 'Can’t reach the server. Check your connection and try again.');
+    await page.unroute('**/api/login');
+    await page.getByRole('button', { name: 'Join the chat' }).click();
+    await waitUntilLive(page);
+    assertNoProblems(user);
+    await user.context.close();
+  });
+
   await t.test('after joining, the composer has focus and the page has a heading', async () => {
     const user = await openPage(browser, server.baseUrl);
     const { page } = user;
@@ -88,7 +104,7 @@ test('the login page', async (t) => {
     await context.close();
   });
 
-  await t.test('a reload keeps the session, and log-out ends it for good', async () => {
+  await t.test('a reload keeps the session, and log-out ends it for good without a session-ended notice', async () => {
     const user = await openPage(browser, server.baseUrl);
     const { page, context } = user;
     await logIn(page, 'reloader');
@@ -101,8 +117,19 @@ test('the login page', async (t) => {
     assert.ok(cookie, 'the session cookie is set');
     assert.equal(cookie.httpOnly, true);
 
+    // The server ends this tab's own event stream with a logout event before it answers the
+    // DELETE; a notice meant for a session ended elsewhere must not flash up (and be read out).
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { noticesSeen: string[] }).noticesSeen = seen;
+      new MutationObserver(() => {
+        const notice = document.querySelector('.login .notice');
+        if (notice) seen.push(notice.textContent ?? '');
+      }).observe(document.body, { childList: true, subtree: true, characterData: true });
+    });
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByLabel('Your name').waitFor();
+    assert.deepEqual(await page.evaluate(() => (window as unknown as { noticesSeen: string[] }).noticesSeen), []);
     // The old cookie is dead on the server, not merely forgotten by this page.
     const stale = await fetch(`${server.baseUrl}/api/login`, { headers: { cookie: `${cookie.name}=${cookie.value}` } });
     assert.equal(stale.status, 401);

@@ -1,5 +1,6 @@
-// The web client's live connection: it survives a server restart (reconnects, catches up from
-// its cursor, repeats nothing, and says "reconnecting" rather than "offline" while it lasts),
+// The web client's live connection: it survives a server restart (waits the seconds the server's
+// goodbye asks for, reconnects, catches up from its cursor, repeats nothing, and says
+// "reconnecting" rather than "offline" while it lasts),
 // starts over when the server's history began again (reset), and falls back to long polling
 // where Server-Sent Events cannot work (no EventSource, or a proxy that breaks the stream).
 import assert from 'node:assert/strict';
@@ -60,17 +61,86 @@ test('a server restart mid-session is survived: reconnect, catch up, no duplicat
   assertNoProblems(alice);
 });
 
+test('a server that says goodbye is given the seconds it asks for before the page catches up', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'parley-web-goodbye-'));
+  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  let server = await startServer({ dataDir, keepData: true });
+  t.after(() => server.stop());
+  const browser = await launchBrowser(t);
+  const alice = await openChat(browser, server.baseUrl, 'alice', {
+    // The page's timers run on a clock the test moves, so the wait costs no real seconds.
+    beforeLoad: (context) => context.clock.install(),
+  });
+  const { page } = alice;
+  let catchUps = 0;
+  page.on('request', (request) => {
+    if (request.url().includes('/api/messages?last=')) catchUps++;
+  });
+
+  // A graceful stop ends the stream with `event: goodbye` and `retryAfter: 5` (docs/api.md).
+  await server.stop();
+  await page.locator('.status[data-status="reconnecting"]').waitFor();
+  await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 1000);
+  await page.clock.fastForward(3_500);
+  assert.equal(catchUps, 0, 'no catch-up hits a server that said it is going away for 5 s');
+  assert.equal(await page.locator('.status').getAttribute('data-status'), 'reconnecting');
+
+  server = await startServer({ dataDir, keepData: true, args: ['--http-port', String(server.httpPort)] });
+  const bob = await HttpUser.login(server.baseUrl, 'bob');
+  await bob.send('sent while the page waited');
+  // Past 5 s and the jitter on top (at most half again): one catch-up, and it works.
+  await page.clock.fastForward(4_000);
+  await page.locator('.status[data-status="connected"]').waitFor();
+  await row(page, 'sent while the page waited').waitFor();
+  assert.equal(catchUps, 1);
+  assertNoProblems(alice);
+});
+
 test('the browser going offline shows "offline" at once, not after the reconnecting grace', async (t) => {
   const server = await startServer();
   t.after(() => server.stop());
   const browser = await launchBrowser(t);
   const alice = await openChat(browser, server.baseUrl, 'alice');
   const { page, context } = alice;
-  await server.stop();
+  // The first catch-up after the drop fails; every later one hangs, so no failed attempt can
+  // be what says "offline": only the browser's `offline` event can.
+  let catchUps = 0;
+  await context.route('**/api/messages?last=*', (route) => (++catchUps === 1 ? route.abort('connectionrefused') : undefined));
+  await server.kill(); // a crash: no goodbye, the stream just drops
   await page.locator('.status[data-status="reconnecting"]').waitFor();
   await context.setOffline(true);
-  // Well inside the ten seconds a restart is given before "offline".
-  await page.locator('.status[data-status="offline"]').waitFor({ timeout: 5000 });
+  // Well inside the ten seconds a restart is given before "offline", and the hanging catch-up's own.
+  await page.locator('.status[data-status="offline"]').waitFor({ timeout: 3000 });
+  assertNoProblems(alice);
+});
+
+test('a drop shows "reconnecting" for ten seconds, then "offline", even while a catch-up hangs', async (t) => {
+  const server = await startServer();
+  t.after(() => server.stop());
+  const browser = await launchBrowser(t);
+  const alice = await openChat(browser, server.baseUrl, 'alice', {
+    // The page's timers run on a clock the test can move: ten seconds pass in an instant.
+    beforeLoad: (context) => context.clock.install(),
+  });
+  const { page, context } = alice;
+  // The first catch-up after the drop fails; every later one hangs, as behind a dead link.
+  let catchUps = 0;
+  let hangingCatchUp!: () => void;
+  const isHanging = new Promise<void>((resolve) => (hangingCatchUp = resolve));
+  await context.route('**/api/messages?last=*', (route) => {
+    if (++catchUps === 1) return route.abort('connectionrefused');
+    hangingCatchUp();
+  });
+  await server.kill(); // a crash: no goodbye, the stream just drops
+  await page.locator('.status[data-status="reconnecting"]').waitFor();
+  // Time stands still from here on, except when the test moves it.
+  await page.clock.pauseAt((await page.evaluate(() => Date.now())) + 1000);
+  await page.clock.fastForward(4_000);
+  await isHanging;
+  assert.equal(await page.locator('.status').getAttribute('data-status'), 'reconnecting', 'a restart’s few seconds are not "offline"');
+  await page.clock.fastForward(5_000);
+  // No catch-up has failed since the first, so only the ten seconds can have said so.
+  await page.locator('.status[data-status="offline"]').waitFor({ timeout: 2000 });
   assertNoProblems(alice);
 });
 

@@ -1,5 +1,5 @@
 // The logged-in page: a header (name, connection, log out), the conversation, the composer.
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { logout } from '../api.js';
 import { hueOf, initialOf } from '../format.js';
 import { useChat } from '../hooks/use-chat.js';
@@ -17,17 +17,28 @@ interface Props {
 }
 
 export function ChatScreen({ me, onLoggedOut, onSessionEnded }: Props) {
-  const chat = useChat(me, onSessionEnded);
+  // While our own log-out is on its way, the session ending is its expected outcome, not news:
+  // the server ends this tab's stream with a logout event before it answers the DELETE, and
+  // passing that on would flash "your session ended" on the login form (and have it read out).
+  const leaving = useRef({ isLeaving: false, hasEnded: false });
+  const chat = useChat(me, (reason) => {
+    if (leaving.current.isLeaving) leaving.current.hasEnded = true;
+    else onSessionEnded(reason);
+  });
   const [isLeaving, setLeaving] = useState(false);
   const [logoutError, setLogoutError] = useState<string | null>(null);
   useUnreadTitle(chat.entries, chat.isLoaded);
 
   const leave = async () => {
+    leaving.current = { isLeaving: true, hasEnded: false };
     setLeaving(true);
     try {
       await logout();
       onLoggedOut();
     } catch (error) {
+      // The answer was lost, but the session did end: the feed heard so and has stopped.
+      if (leaving.current.hasEnded) return onLoggedOut();
+      leaving.current.isLeaving = false;
       setLogoutError(`Couldn’t log out: ${(error as Error).message}`);
       setLeaving(false);
     }

@@ -15,7 +15,8 @@ interface Props {
   hasOlder: boolean;
   isLoadingOlder: boolean;
   onLoadOlder(): void;
-  onDelete(id: number): void;
+  /** Resolves to whether the message is gone. */
+  onDelete(id: number): Promise<boolean>;
   onRetry(clientId: string): void;
   onDiscard(clientId: string): void;
 }
@@ -35,18 +36,10 @@ export function MessageList(props: Props) {
   const list = useRef<HTMLOListElement>(null);
   const [activeKey, setActiveKey] = useState<string | null>(null);
   const [menu, setMenu] = useState<OpenMenu | null>(null);
-  const focusAfterRender = useRef<string | null>(null);
   const { unseen, onScroll, jumpToBottom } = usePinnedScroll(scroller, entries, isLoaded, props.onLoadOlder);
   const announcement = useAnnouncement(entries, isLoaded);
 
   const active = entries.some((entry) => entry.key === activeKey) ? activeKey : entries[entries.length - 1]?.key;
-
-  useEffect(() => {
-    const key = focusAfterRender.current;
-    if (key === null) return;
-    focusAfterRender.current = null;
-    rowOf(list.current, key)?.focus();
-  });
 
   const focusRow = (row: Element | undefined) => {
     if (!(row instanceof HTMLElement)) return;
@@ -76,15 +69,21 @@ export function MessageList(props: Props) {
     [menu],
   );
 
-  const deleteFromMenu = (entry: Entry) => {
-    // Focus moves to the neighbour, so a keyboard user is not dropped at the top of the page.
+  const deleteFromMenu = async (entry: Entry) => {
     const index = entries.findIndex((candidate) => candidate.key === entry.key);
     const neighbour = entries[index + 1] ?? entries[index - 1];
-    if (neighbour && document.activeElement?.closest('.menu, li.msg')) {
-      setActiveKey(neighbour.key);
-      focusAfterRender.current = neighbour.key;
-    }
-    props.onDelete(entry.id!);
+    // The menu is closing under the focus: give it back to the message while the delete is on
+    // its way, so a refused delete (the message stays, a toast says why) leaves focus on it.
+    const isInList = document.activeElement?.closest('.menu, li.msg') != null;
+    if (isInList) rowOf(list.current, entry.key)?.focus();
+    const isGone = await props.onDelete(entry.id!);
+    if (!isGone || !isInList || !neighbour) return;
+    // Only now, and only if focus is still on the message (or fell to the page when its row
+    // left), move it to the neighbour, so a keyboard user is not dropped at the top of the page.
+    const focused = document.activeElement;
+    if (focused !== null && focused !== document.body && focused !== rowOf(list.current, entry.key)) return;
+    setActiveKey(neighbour.key);
+    focusRow(rowOf(list.current, neighbour.key) ?? undefined);
   };
 
   const rows = [];
@@ -150,7 +149,7 @@ export function MessageList(props: Props) {
           floor={menu.floor}
           label="Message actions"
           onClose={closeMenu}
-          items={[{ label: 'Delete', icon: <TrashIcon />, isDanger: true, onSelect: () => deleteFromMenu(menu.entry) }]}
+          items={[{ label: 'Delete', icon: <TrashIcon />, isDanger: true, onSelect: () => void deleteFromMenu(menu.entry) }]}
         />
       )}
     </div>

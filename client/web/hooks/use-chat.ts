@@ -19,7 +19,8 @@ export interface Chat {
   send(text: string): void;
   retry(clientId: string): void;
   discard(clientId: string): void;
-  remove(id: number): void;
+  /** Resolves to whether the message is gone (deleted now, or already), false when refused. */
+  remove(id: number): Promise<boolean>;
   loadOlder(): void;
   dismissNotice(): void;
 }
@@ -78,18 +79,22 @@ export function useChat(me: string, onSessionEnded: (reason: string | null) => v
 
   const discard = useCallback((clientId: string) => dispatch({ type: 'discarded', clientId }), []);
 
-  const remove = useCallback(async (id: number) => {
+  const remove = useCallback(async (id: number): Promise<boolean> => {
     try {
       await deleteMessage(id);
     } catch (error) {
-      if (isSessionEnded(error)) return current.current.onSessionEnded(null);
+      if (isSessionEnded(error)) {
+        current.current.onSessionEnded(null);
+        return false;
+      }
       // 404: already gone (deleted from another tab); the list should agree.
       if (!(error instanceof ApiError && error.status === 404)) {
         setNotice(`Couldn’t delete the message: ${(error as Error).message}`);
-        return;
+        return false;
       }
     }
     dispatch({ type: 'changes', messages: [], deleted: [id] });
+    return true;
   }, []);
 
   const loadOlder = useCallback(async () => {
@@ -123,7 +128,7 @@ export function useChat(me: string, onSessionEnded: (reason: string | null) => v
     send,
     retry,
     discard,
-    remove: (id) => void remove(id),
+    remove,
     loadOlder: () => void loadOlder(),
     dismissNotice: () => setNotice(null),
   };
