@@ -3,6 +3,7 @@ import { isIPv6 } from 'node:net';
 import { hostname } from 'node:os';
 import type { Config } from '../config.js';
 import type { StoreStats } from '../chat/chat.js';
+import { redact } from '../cluster/redis-link.js';
 
 export interface Ports {
   tcpPort: number;
@@ -29,7 +30,7 @@ export function banner(config: Config, ports: Ports, stats: StoreStats): string 
     `  Log          ${config.logFile ?? 'off'}`,
     `  Store        ${stats.ring.used} changes kept of ${stats.ring.capacity}, ${Math.round(stats.ring.arenaBytes / 1048576)} MiB for texts`,
     `  Workers      ${workers(config)}`,
-    `  Cluster      ${config.cluster ? `${config.cluster.replace(/\/\/[^@/]*@/, '//***@')} as node ${nodeName(config, ports)}` : 'no (single node)'}`,
+    `  Cluster      ${config.cluster ? `${redact(config.cluster)} as node ${nodeName(config, ports)}` : 'no (single node)'}`,
     '',
     'Stop with Ctrl-C.',
   ];
