@@ -35,7 +35,7 @@
 import { hostname } from 'node:os';
 import { checkUsername } from '../../protocol/username.js';
 import type { ChangeSet } from '../../protocol/message.js';
-import type { Chat, LiveChange, SendResult, Session, StoreStats } from '../chat/chat.js';
+import type { Chat, EventListener, LiveChange, SendResult, Session, StoreStats } from '../chat/chat.js';
 import { Listeners } from '../chat/listeners.js';
 import { ApiError, shuttingDown } from '../errors.js';
 import { RingBuffer, type Change } from '../ring-buffer.js';
@@ -43,7 +43,7 @@ import { announce, changesAfter, history, liveChangesAfter, resetPage, toLiveCha
 import { ClusterWrites } from './cluster-writes.js';
 import { HistoryGaps, type CursorStanding } from './history-gaps.js';
 import { CapacityError, Membership } from './membership.js';
-import { RedisLink, type EventListener } from './redis-link.js';
+import { RedisLink } from './redis-link.js';
 import { SharedSessions } from './shared-sessions.js';
 import { StreamFollower } from './stream-follower.js';
 import { CHANGES_KEY, LOGOUT_CHANNEL } from './stream-entry.js';

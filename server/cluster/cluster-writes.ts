@@ -10,14 +10,14 @@
 // server could not confirm it (redis-link.ts), never that it was not stored.
 import { checkText } from '../../protocol/message-text.js';
 import type { ChatMessage } from '../../protocol/message.js';
-import type { SendResult } from '../chat/chat.js';
+import type { EventListener, SendResult } from '../chat/chat.js';
 import { checkClientId } from '../chat/client-id.js';
 import { ApiError } from '../errors.js';
 import { RateLimiter } from '../store/rate-limiter.js';
 import { retriedMessage } from '../store/ring-reads.js';
 import type { HistoryGaps } from './history-gaps.js';
 import type { Membership } from './membership.js';
-import { RETRY_AFTER_SECONDS, type EventListener, type RedisLink, type Write } from './redis-link.js';
+import { RETRY_AFTER_SECONDS, type RedisLink, type Write } from './redis-link.js';
 import type { StreamFollower } from './stream-follower.js';
 import { CLIENT_IDS_KEY, clientIdMember } from './stream-entry.js';
 import type { Guards, ScriptReply } from './write-scripts.js';

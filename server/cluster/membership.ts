@@ -8,7 +8,8 @@
 // the script raises the seq above it and appends a lost mark; the follower rebuilds the ring
 // from what Redis still holds when it reads that mark (stream-follower.ts).
 import { randomBytes } from 'node:crypto';
-import type { CommandClient, EventListener } from './redis-link.js';
+import type { EventListener } from '../chat/chat.js';
+import type { CommandClient } from './redis-link.js';
 
 export class CapacityError extends Error {}
 

@@ -21,11 +21,10 @@
 // forever. Every client has an 'error' listener: an EventEmitter error without one would take
 // the process down.
 import { createClient, ClientOfflineError, ClientClosedError, ErrorReply } from 'redis';
+import type { EventListener } from '../chat/chat.js';
 import { ApiError } from '../errors.js';
 import { SCRIPTS } from './write-scripts.js';
 
-/** An operational event for chat.log: expected in a cluster's life, so no stack trace. */
-export type EventListener = (level: 'info' | 'warn' | 'error', event: string, fields: Record<string, unknown>) => void;
 
 export interface LinkOptions {
   url: string;

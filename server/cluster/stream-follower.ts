@@ -24,7 +24,8 @@
 import { once } from 'node:events';
 import type { Change, RingBuffer } from '../ring-buffer.js';
 import type { HistoryGaps } from './history-gaps.js';
-import type { CommandClient, EventListener } from './redis-link.js';
+import type { EventListener } from '../chat/chat.js';
+import type { CommandClient } from './redis-link.js';
 import { CHANGES_KEY, SEQ_KEY, entryId, parseEntry, seqOf, type LostMark } from './stream-entry.js';
 
 /** Most entries applied per read: bounds one event-loop turn during a long replay. */
