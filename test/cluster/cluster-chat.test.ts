@@ -8,7 +8,8 @@ import { ApiError } from '../../server/errors.js';
 import { ClusterChat, ClusterError } from '../../server/cluster/cluster-chat.js';
 import type { LiveChange } from '../../server/chat/chat.js';
 import { startRedis, startRelay, type RunningRedis } from '../helpers/redis.js';
-import { adminClient, eventually, openNode, untilCursor, untilEvent } from './support.js';
+import { adminClient, openNode, untilCursor, untilEvent } from './support.js';
+import { until } from '../helpers/until.js';
 
 async function redisFor(t: import('node:test').TestContext, options: Parameters<typeof startRedis>[0] = {}): Promise<RunningRedis> {
   const redis = await startRedis(options);
@@ -193,9 +194,9 @@ test('with Redis gone, writes fail at once and reads go on; after a restart noth
     }
   };
   const writers = [writer(a, 'alice'), writer(b, 'bob')];
-  await eventually('some writes were acknowledged', () => acknowledged.length >= 20);
+  await until(() => acknowledged.length >= 20, 'some writes were acknowledged', 15_000);
   await redis.kill();
-  await eventually('writes are refused', () => refused.length >= 4);
+  await until(() => refused.length >= 4, 'writes are refused', 15_000);
 
   const started = performance.now();
   await assert.rejects(a.chat.send('alice', 'while down', 'down-1'), (error: unknown) => {
@@ -223,7 +224,7 @@ test('with Redis gone, writes fail at once and reads go on; after a restart noth
   assert.equal(await a.chat.isHealthy(), false);
 
   await redis.restart();
-  await eventually('both nodes are healthy again', async () => (await a.chat.isHealthy()) && (await b.chat.isHealthy()));
+  await until(async () => (await a.chat.isHealthy()) && (await b.chat.isHealthy()), 'both nodes are healthy again', 15_000);
   writing = false;
   await Promise.all(writers);
   const after = await b.chat.send('bob', 'back', 'back-1');
@@ -251,7 +252,7 @@ test('a logout refused because Redis is unreachable changes nothing: the session
   assert.equal((await a.chat.lookup(session.token))?.username, 'alice', 'the refused logout did not drop the node’s copy');
 
   relay.restore();
-  await eventually('the node is healthy again', () => a.chat.isHealthy());
+  await until(() => a.chat.isHealthy(), 'the node is healthy again', 15_000);
   await a.chat.logout(session.token);
   assert.equal(await a.chat.lookup(session.token), undefined);
 });

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { startRedis, startRelay, type RedisOptions, type RedisRelay, type RunningRedis } from '../helpers/redis.js';
-import { adminClient, eventually, openNode, untilCursor, untilEvent, type Node } from './support.js';
+import { adminClient, openNode, untilCursor, untilEvent, type Node } from './support.js';
+import { until } from '../helpers/until.js';
 
 async function redisFor(t: TestContext, options: RedisOptions = {}): Promise<RunningRedis> {
   const redis = await startRedis(options);
@@ -35,7 +36,7 @@ test('after Redis lost its data, ids go on above what the node held, it shows wh
   await redis.restart(); // no AOF: Redis comes back empty
   await untilEvent(a, 'ring-rebuilt');
   assert.ok(a.events.includes('redis-history-lost'));
-  await eventually('the node is healthy again', () => a.chat.isHealthy());
+  await until(() => a.chat.isHealthy(), 'the node is healthy again', 15_000);
 
   const { message } = await a.chat.send('alice', 'after', undefined);
   assert.ok(message.id > 3, `id ${message.id} is above every id the node showed before`);
@@ -57,7 +58,7 @@ test('Redis restarted empty and a late node writes first: ids are never reused a
   await redis.restart();
   // Node C is back once it has joined again: that is when it raises the seq above its head.
   await untilEvent(c, 'redis-history-lost');
-  await eventually('node C can write again', () => c.chat.isHealthy());
+  await until(() => c.chat.isHealthy(), 'node C can write again', 15_000);
   const d = await openNode(t, redis, { nodeName: 'd' });
   const first = await d.chat.send('dave', 'd first', undefined);
   assert.ok(!old.includes(first.message.id), `D's first id ${first.message.id} is not one C handed out (${old})`);
@@ -88,8 +89,8 @@ test('a late node that wrote before the old node got back: the old node adopts R
 
   relay.restore();
   await untilEvent(c, 'ring-rebuilt');
-  await eventually('node C holds D’s message', () => c.chat.changesAfter(0, 10).messages.some((m) => m.text === 'd1'));
-  await eventually('node D learned of the loss', () => d.chat.changesAfter(oldCursor, 10).reset === true);
+  await until(() => c.chat.changesAfter(0, 10).messages.some((m) => m.text === 'd1'), 'node C holds D’s message', 15_000);
+  await until(() => d.chat.changesAfter(oldCursor, 10).reset === true, 'node D learned of the loss', 15_000);
   assert.deepEqual(texts(c), ['1:d1']);
   assert.deepEqual(texts(c), texts(d));
   for (const node of [c, d]) {
@@ -115,7 +116,7 @@ test('a client moving to a node that lost Redis is not reset: it gets what follo
   await untilCursor(b.chat, early[2]!);
 
   relay.cut();
-  await eventually('B knows it lost Redis', async () => !(await b.chat.isHealthy()));
+  await until(async () => !(await b.chat.isHealthy()), 'B knows it lost Redis', 15_000);
   const late = await sendAll(a, 'alice', ['m4', 'm5']);
   const cursor = late[1]!; // what a client of A holds, before it moves to B
 
@@ -180,7 +181,7 @@ test('a write that finds Redis flushed makes the node join again at once, not af
 
   await assert.rejects(a.chat.send('alice', 'into another epoch', undefined), /restarted or lost its data/);
   await untilEvent(a, 'redis-history-lost', undefined, { timeoutMs: 10_000 });
-  await eventually('the node can write again', () => a.chat.isHealthy());
+  await until(() => a.chat.isHealthy(), 'the node can write again', 15_000);
   const after = await a.chat.send('alice', 'after the flush', undefined);
   assert.ok(after.message.id > before.message.id, 'ids go on above what the node showed');
 });

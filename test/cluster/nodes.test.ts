@@ -7,7 +7,8 @@ import { hashToken } from '../../server/chat/session-token.js';
 import { startRedis, type RunningRedis } from '../helpers/redis.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { RawClient, type Frame } from '../helpers/tcp-client.js';
-import { adminClient, eventually, WebClient } from './support.js';
+import { adminClient, WebClient } from './support.js';
+import { until } from '../helpers/until.js';
 
 let redis: RunningRedis;
 let a: RunningServer;
@@ -208,7 +209,7 @@ test('a session that expires in Redis is gone on every node', async (t) => {
   // Expire this one now, as 30 idle days would.
   const token = decodeURIComponent(web.cookie.split('=')[1]!);
   assert.equal(await admin.pExpire(`parley:session:${hashToken(token)}`, 1), 1);
-  await eventually('Redis dropped the session', async () => (await admin.exists(`parley:session:${hashToken(token)}`)) === 0);
+  await until(async () => (await admin.exists(`parley:session:${hashToken(token)}`)) === 0, 'Redis dropped the session', 15_000);
   for (const client of [web, onB]) {
     const answer = await client.json('GET', '/api/messages');
     assert.deepEqual([answer.status, answer.body.code], [401, 'NOT_LOGGED_IN']);

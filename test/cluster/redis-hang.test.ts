@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { ApiError } from '../../server/errors.js';
 import { startRedis, startRelay, type RunningRedis } from '../helpers/redis.js';
-import { adminClient, eventually, openNode, untilCursor, untilEvent } from './support.js';
+import { adminClient, openNode, untilCursor, untilEvent } from './support.js';
+import { until } from '../helpers/until.js';
 
 async function redisFor(t: TestContext): Promise<RunningRedis> {
   const redis = await startRedis();
@@ -45,7 +46,7 @@ test('a write refused because Redis hung is never stored when Redis resumes, and
     isUnavailable(/did not answer in time/)(outcome.reason);
   }
   redis.thaw();
-  await eventually('the node is healthy again', () => a.chat.isHealthy());
+  await until(() => a.chat.isHealthy(), 'the node is healthy again', 15_000);
 
   const resent = await a.chat.send('alice', 'resent later', 'k-1');
   assert.equal(resent.duplicate, false, 'the first attempt was not stored');
@@ -76,7 +77,7 @@ test('checking a session and then writing waits for a hung Redis once, not twice
   assert.ok(elapsed < BUDGET_MS * 1.6, `answered after ${Math.round(elapsed)} ms; the budget is ${BUDGET_MS} ms`);
   assert.equal(await a.chat.isHealthy(), false);
   redis.thaw();
-  await eventually('the node is healthy again', () => a.chat.isHealthy());
+  await until(() => a.chat.isHealthy(), 'the node is healthy again', 15_000);
   assert.equal((await a.chat.send('alice', 'after', undefined)).duplicate, false);
 });
 
@@ -88,7 +89,7 @@ test('the stream reader drops a connection that stays silent past its blocking r
   // keepalive would take minutes).
   await untilEvent(a, 'redis-unreachable', (fields) => fields.connection === 'follower', { timeoutMs: 10_000 });
   redis.thaw();
-  await eventually('the node is healthy again', () => a.chat.isHealthy());
+  await until(() => a.chat.isHealthy(), 'the node is healthy again', 15_000);
   const { message } = await a.chat.send('alice', 'after the hang', undefined);
   assert.equal(a.chat.changesAfter(0, 10).messages.at(-1)?.id, message.id);
 });
@@ -107,7 +108,7 @@ test('while only the logout subscription is back, sessions this node confirmed k
   assert.equal((await a.chat.lookup(session.token))?.username, 'alice', 'a reader is not refused in the middle of a recovery');
 
   relay.refuseNamed(null);
-  await eventually('the node is healthy again', () => a.chat.isHealthy());
+  await until(() => a.chat.isHealthy(), 'the node is healthy again', 15_000);
   assert.equal((await a.chat.lookup(session.token))?.username, 'alice');
   await a.chat.logout(session.token);
   assert.equal(await a.chat.lookup(session.token), undefined);
@@ -126,7 +127,7 @@ test('a write stored while the node’s stream reader was cut off is answered �
   await assert.rejects(a.chat.send('alice', 'stored unseen', 'k-2'), isUnavailable(/that was stored, but/));
 
   relay.refuseNamed(null);
-  await eventually('the node is healthy again', () => a.chat.isHealthy());
+  await until(() => a.chat.isHealthy(), 'the node is healthy again', 15_000);
   const resent = await a.chat.send('alice', 'stored unseen', 'k-2');
   assert.equal(resent.duplicate, true);
   assert.deepEqual(a.chat.changesAfter(0, 100).messages.map((m) => m.text), ['before', 'stored unseen']);
@@ -147,7 +148,7 @@ test('a command left unanswered on a half-open connection is given up on, so wri
   await assert.rejects(a.chat.send('alice', 'into the silence', undefined), isUnavailable(/did not answer in time/));
   await untilEvent(a, 'redis-unreachable', (fields) => fields.connection === 'commands', { since });
   await untilEvent(a, 'redis-reconnected', (fields) => fields.connection === 'commands', { since });
-  await eventually('the node is healthy again', () => a.chat.isHealthy());
+  await until(() => a.chat.isHealthy(), 'the node is healthy again', 15_000);
   const { message } = await a.chat.send('alice', 'after the silence', undefined);
   assert.deepEqual(a.chat.changesAfter(0, 10).messages.map((m) => m.text), ['before', 'after the silence']);
   assert.equal(a.chat.changesAfter(0, 10).messages.at(-1)?.id, message.id);
@@ -169,7 +170,7 @@ test('a write whose answer comes back after its budget is answered “could not 
   );
   relay.releaseReplies();
   assert.deepEqual(await textsInRedis(t, redis), ['before', 'answered late']);
-  await eventually('the node is healthy again', () => a.chat.isHealthy());
+  await until(() => a.chat.isHealthy(), 'the node is healthy again', 15_000);
   const resent = await a.chat.send('alice', 'answered late', 'k-4');
   assert.equal(resent.duplicate, true);
   assert.deepEqual(a.chat.changesAfter(0, 10).messages.map((m) => m.text), ['before', 'answered late']);
@@ -192,6 +193,6 @@ test('a deletion whose answer comes back after its budget is answered “could n
     return true;
   });
   relay.releaseReplies();
-  await eventually('the node is healthy again', () => a.chat.isHealthy());
+  await until(() => a.chat.isHealthy(), 'the node is healthy again', 15_000);
   await assert.rejects(a.chat.delete('alice', message.id), (error: unknown) => error instanceof ApiError && error.code === 'NOT_FOUND' && /already deleted/.test(error.message));
 });

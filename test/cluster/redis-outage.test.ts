@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import { startRedis } from '../helpers/redis.js';
 import { startServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/tcp-client.js';
-import { eventually, WebClient } from './support.js';
+import { WebClient } from './support.js';
+import { until } from '../helpers/until.js';
 
 const clusterArgs = (url: string) => ['--cluster', url, '--workers', '0'];
 /** A refused writer waits a little before the next try, as a real client would (longer). */
@@ -71,9 +72,9 @@ test('Redis stopped mid-traffic: clear 503s and error frames, reads go on, nothi
       }
     }
   })();
-  await eventually('writes flow', () => acknowledged.length >= 30);
+  await until(() => acknowledged.length >= 30, 'writes flow', 15_000);
   await redis.kill();
-  await eventually('writes are refused', () => refusals.length >= 10);
+  await until(() => refusals.length >= 10, 'writes are refused', 15_000);
 
   const started = performance.now();
   const refused = await web.json('POST', '/api/messages', { text: 'while Redis is down' });
@@ -103,8 +104,8 @@ test('Redis stopped mid-traffic: clear 503s and error frames, reads go on, nothi
   assert.equal((await web.json('GET', '/api/health')).status, 503);
 
   await redis.restart();
-  await eventually('node A takes writes again', async () => (await web.json('GET', '/api/health')).status === 200);
-  await eventually('node B takes writes again', async () => (await web.on(b.baseUrl).json('GET', '/api/health')).status === 200);
+  await until(async () => (await web.json('GET', '/api/health')).status === 200, 'node A takes writes again', 15_000);
+  await until(async () => (await web.on(b.baseUrl).json('GET', '/api/health')).status === 200, 'node B takes writes again', 15_000);
   writing = false;
   await Promise.all([webWriter, tcpWriter]);
 
@@ -151,12 +152,12 @@ test('Redis hung mid-request: a 503 within the 5 s budget over HTTP and TCP, and
   assert.equal(framed.result.error.code, 'UNAVAILABLE');
   for (const { ms } of [posted, framed]) assert.ok(ms < 6500, `answered after ${Math.round(ms)} ms, not after two 5 s waits`);
 
-  await eventually('node A takes writes again', async () => (await web.json('GET', '/api/health')).status === 200);
-  await eventually('node B takes writes again', async () => (await web.on(b.baseUrl).json('GET', '/api/health')).status === 200);
+  await until(async () => (await web.json('GET', '/api/health')).status === 200, 'node A takes writes again', 15_000);
+  await until(async () => (await web.on(b.baseUrl).json('GET', '/api/health')).status === 200, 'node B takes writes again', 15_000);
   const after = await terminal.request('send', { text: 'after the hang' });
   assert.equal(after.ok, true);
   for (const node of [a, b]) {
-    await eventually('the node has the newest message', async () => (await allMessages(web.on(node.baseUrl))).last >= after.message.id);
+    await until(async () => (await allMessages(web.on(node.baseUrl))).last >= after.message.id, 'the node has the newest message', 15_000);
     const { messages } = await allMessages(web.on(node.baseUrl));
     assert.deepEqual(messages.map((m) => (m as { text?: string }).text), ['before the hang', 'after the hang']);
   }

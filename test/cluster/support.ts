@@ -99,19 +99,6 @@ export function untilCursor(chat: ClusterChat, cursor: number, timeoutMs = 10_00
   });
 }
 
-/**
- * Checks `condition` until it holds, for state only visible by asking (a node that is healthy
- * again, a page that changed); what a node reports, untilEvent() awaits instead. Rejects with
- * `what` after `timeoutMs`.
- */
-export async function eventually(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 /** A browser-like HTTP client: session cookie, same-origin header, raw statuses. */
 export class WebClient {
   readonly baseUrl: string;

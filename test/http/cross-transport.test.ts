@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/tcp-client.js';
-import { connectedClients, login, SseReader, until, type User } from './support.js';
+import { connectedClients, login, SseReader, type User } from './support.js';
+import { until } from '../helpers/until.js';
 
 let server: RunningServer;
 let web: User;

@@ -11,7 +11,8 @@ import { ApiError, DEFAULT_RETRY_AFTER_SECONDS, INTERNAL_MESSAGE, unwrapOutcome 
 import { timeoutsOf } from '../../server/http/connection-rules.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/tcp-client.js';
-import { assertError, login, postJson, rawRequest, responseOf, start, statusOf, until, type User } from './support.js';
+import { assertError, login, postJson, rawRequest, responseOf, start, statusOf, type User } from './support.js';
+import { until } from '../helpers/until.js';
 
 let server: RunningServer;
 let alice: User;

@@ -5,7 +5,8 @@ import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/tcp-client.js';
-import { assertError, connectedClients, eventsIn, login, openRawStream, SseReader, start, until, type User } from './support.js';
+import { assertError, connectedClients, eventsIn, login, openRawStream, SseReader, start, type User } from './support.js';
+import { until } from '../helpers/until.js';
 
 let server: RunningServer;
 let alice: User;

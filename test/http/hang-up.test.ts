@@ -7,7 +7,8 @@ import { connect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { startRedis } from '../helpers/redis.js';
 import { startServer } from '../helpers/server.js';
-import { connectedClients, login, until } from './support.js';
+import { connectedClients, login } from './support.js';
+import { until } from '../helpers/until.js';
 
 /** Sends a GET and resolves once the bytes are on their way; nothing is read back. */
 async function requestAndLeaveOpen(port: number, cookie: string, path: string): Promise<Socket> {

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { startServer, type RunningServer } from '../helpers/server.js';
-import { assertError, connectedClients, login, postJson, until, type User } from './support.js';
+import { assertError, connectedClients, login, postJson, type User } from './support.js';
+import { until } from '../helpers/until.js';
 
 let server: RunningServer;
 let alice: User;

@@ -275,15 +275,3 @@ export async function connectedClients(server: RunningServer, transport: 'sse' |
   const match = new RegExp(`^parley_connected_clients\\{transport="${transport}"\\} (\\d+)$`, 'm').exec(text);
   return match ? Number(match[1]) : 0;
 }
-
-/**
- * Resolves once `condition` holds. For server-side states no event announces (a long-poll
- * parked, a stream registered), checked as fast as the server answers, up to `timeoutMs`.
- */
-export async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { JOURNAL_FILE } from '../../server/journal.js';
 import { startServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/tcp-client.js';
-import { until } from '../http/support.js';
+import { until } from '../helpers/until.js';
 
 test('while the disk refuses the journal, writes in flight wait and are stored once, new ones are refused, and health is 503', async (t) => {
   const server = await startServer({ args: ['--log', '-', '--workers', '0'], keepData: true });

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { Journal, JOURNAL_FILE } from '../../server/journal.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/tcp-client.js';
-import { until } from '../http/support.js';
+import { until } from '../helpers/until.js';
 
 function temporaryDataDir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'parley-durability-'));

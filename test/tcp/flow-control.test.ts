@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { RawClient, type Frame } from '../helpers/tcp-client.js';
+import { until } from '../helpers/until.js';
 
 let server: RunningServer;
 before(async () => {
@@ -19,14 +20,6 @@ function logLines(event: string, user: string): number {
   return readFileSync(server.logFile, 'utf8')
     .split('\n')
     .filter((line) => line.includes(`"event":"${event}"`) && line.includes(`"user":"${user}"`)).length;
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** The server process's resident memory now, and at its peak so far, in bytes (Linux /proc). */
@@ -52,7 +45,7 @@ test('a client pipelining 5,000 requests in one write gets every reply', async (
   );
   client.sendRaw(`${frames.join('\n')}\n`);
   const answered = () => client.frames.filter((f) => f.ok === true && typeof f.id === 'string' && f.id.startsWith('p'));
-  await until(() => answered().length === 5000, 'every request is answered');
+  await until(() => answered().length === 5000, 'every request is answered', 20_000);
   assert.equal(new Set(answered().map((f) => f.id)).size, 5000);
   client.close();
 });
@@ -107,7 +100,7 @@ test('a subscriber that stops reading is cut off once (one log line) while anoth
     const ids = await sendMany([writer], 100, () => text);
     await healthy.next((f) => f.event === 'message' && f.message.id === ids.at(-1));
   }
-  await until(() => logLines('tcp-slow-consumer', 'stuck') > 0, 'the stuck subscriber is cut off');
+  await until(() => logLines('tcp-slow-consumer', 'stuck') > 0, 'the stuck subscriber is cut off', 20_000);
   stuck.socket.resume();
   await stuck.closed;
   const cut = stuck.frames.find((f) => f.ok === false);

@@ -13,14 +13,7 @@ import { LocalChat } from '../../server/store/local-chat.js';
 import { SessionConnections } from '../../server/tcp/session-connections.js';
 import { createTcpEdge } from '../../server/tcp/tcp-server.js';
 import { RawClient } from '../helpers/tcp-client.js';
-
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+import { until } from '../helpers/until.js';
 
 test('a login that finishes after its client hung up does not keep the closed connection in the session index', async (t) => {
   // A data folder, so each login waits for its fsync and finishes well after the hang-up.
