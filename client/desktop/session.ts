@@ -117,6 +117,8 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly #options: SessionOptions;
   #state: SessionState = { kind: 'connecting', attempt: 1 };
   #connection: Connection | undefined;
+  /** A connection still being prepared (identify, catch up), so that close() closes it too. */
+  #preparing: Connection | undefined;
   /** The connection our subscription lives on. */
   #following: Connection | undefined;
   #username: string | undefined;
@@ -236,6 +238,8 @@ export class Session extends EventEmitter<SessionEvents> {
     const connection = this.#connection;
     this.#connection = undefined;
     connection?.close();
+    this.#preparing?.close();
+    this.#preparing = undefined;
     const error = new ParleyError('DISCONNECTED', 'the client closed before this message was sent');
     for (const item of this.#queue.splice(0)) item.reject(error);
     this.#waitingLogin?.reject(new ParleyError('DISCONNECTED', 'the client closed before logging in'));
@@ -250,13 +254,22 @@ export class Session extends EventEmitter<SessionEvents> {
     try {
       connection = await Connection.open(this.#options);
       if (this.#isClosed()) return connection.close();
+      this.#preparing = connection;
       await this.#prepare(connection);
     } catch (error) {
       connection?.close();
       if (!this.#isClosed()) this.#scheduleReconnect(toParleyError(error));
       return;
+    } finally {
+      this.#preparing = undefined;
     }
-    if (connection.isClosed || this.#isClosed()) return;
+    if (this.#isClosed()) return connection.close();
+    // Closed as the last reply came in (the same chunk): #lost ignored that close, because
+    // the connection was not the current one yet, so the reconnect is up to us.
+    if (connection.isClosed) return this.#scheduleReconnect(connection.closeReason ?? this.#lostError());
+    // The connection becomes the current one only now, so nothing is sent on it (queued
+    // sends, deletes) before the server knows who we are.
+    this.#connection = connection;
     this.#attempt = 0;
     this.#goodbyeAt = 0;
     this.#hasBeenOnline = true;
@@ -279,9 +292,6 @@ export class Session extends EventEmitter<SessionEvents> {
     await this.#identify(connection);
     // Reading needs a login too; without one the feed starts when login() succeeds.
     if (this.#token !== undefined) await this.#follow(connection);
-    // The connection becomes the current one only now, so nothing is sent on it (queued
-    // sends, deletes) before the server knows who we are.
-    this.#connection = connection;
   }
 
   /** Loads the newest page (first time) or replays from our cursor, then goes live. */
@@ -433,7 +443,11 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.#state.kind === 'closed') return;
     if (this.#connection !== connection) return; // still preparing: #connect handles the failure
     this.#connection = undefined;
-    this.#scheduleReconnect(error ?? new ParleyError('DISCONNECTED', `lost the connection to ${this.host}:${this.port}`));
+    this.#scheduleReconnect(error ?? this.#lostError());
+  }
+
+  #lostError(): ParleyError {
+    return new ParleyError('DISCONNECTED', `lost the connection to ${this.host}:${this.port}`);
   }
 
   #scheduleReconnect(error: ParleyError): void {
