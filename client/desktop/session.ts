@@ -33,11 +33,11 @@
 // so they are stored in the order they were typed.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { DEFAULT_BACKOFF, backoffDelay, retryAfterDelay, type BackoffOptions } from '../../protocol/backoff.js';
 import { DEFAULT_PAGE_SIZE } from '../../protocol/limits.js';
 import type { ChatMessage } from '../../protocol/message.js';
 import type { ReplyBodies } from '../../protocol/tcp-frames.js';
 import { checkUsername } from '../../protocol/username.js';
-import { DEFAULT_BACKOFF, backoffDelay, type BackoffOptions } from './backoff.js';
 import {
   Connection,
   DEFAULT_HOST,

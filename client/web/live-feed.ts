@@ -23,6 +23,7 @@
 // - logout: an SSE `logout` event (this session ended in another tab or client), or a 401 on
 //   any request. The feed stops and tells the listener, with the server's reason when it gave one.
 import { fetchMessages, isSessionEnded, parseMessage } from './api.js';
+import { backoffDelay as backoff } from '../../protocol/backoff.js';
 import { DEFAULT_PAGE_SIZE } from '../../protocol/limits.js';
 import type { ChangeSet } from '../../protocol/message.js';
 
@@ -282,10 +283,4 @@ function readReason(data: unknown): string | null {
   } catch {
     return null;
   }
-}
-
-/** Exponential with jitter, so a restarted server is not hit by every client in the same instant. */
-function backoff(attempt: number): number {
-  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** Math.max(0, attempt - 1));
-  return ceiling / 2 + Math.random() * (ceiling / 2);
 }

@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ChatMessage } from '../../protocol/message.js';
-import { backoffDelay } from '../../client/desktop/backoff.js';
 import { Connection, type ChangePush } from '../../client/desktop/connection.js';
 import { ParleyError } from '../../client/desktop/errors.js';
 import { Session, type ResetReason, type SessionState } from '../../client/desktop/session.js';
+import { backoffDelay, retryAfterDelay } from '../../protocol/backoff.js';
 import { FrameDecoder } from '../../protocol/frame-decoder.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/tcp-client.js';
@@ -251,6 +251,12 @@ test('backoff grows exponentially to its cap, with half of each wait random', ()
   const options = { initialMs: 100, maxMs: 1000 };
   assert.deepEqual([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(n, options, () => 0)), [50, 100, 200, 400, 500, 500]);
   assert.deepEqual([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(n, options, () => 0.999999)), [100, 200, 400, 800, 1000, 1000]);
+});
+
+test("a server's retryAfter is waited at least in full, and up to half again, at random", () => {
+  assert.equal(retryAfterDelay(5, () => 0), 5_000);
+  assert.equal(retryAfterDelay(5, () => 0.5), 6_250);
+  assert.equal(retryAfterDelay(5, () => 0.999999), 7_500);
 });
 
 /** Everything a session passes on, in order, as the ids a screen would show. */
