@@ -109,7 +109,15 @@ interface WaitingLogin {
 }
 
 /** Errors after which a send is worth retrying on the next connection rather than dropping. */
-const RETRYABLE = new Set(['DISCONNECTED', 'TIMEOUT', 'SHUTTING_DOWN', 'UNAVAILABLE', 'NOT_LOGGED_IN']);
+const RETRYABLE = new Set(['DISCONNECTED', 'TIMEOUT', 'SHUTTING_DOWN', 'NOT_LOGGED_IN']);
+/**
+ * Refusals of a send that store nothing and say when to come back (retryAfter). The connection
+ * is fine: the send waits on it and goes again with the same clientId. Closing it instead would
+ * only make every client reconnect and ask again at once, while the server is least able to cope.
+ */
+const WAIT_AND_RESEND = new Set(['RATE_LIMITED', 'UNAVAILABLE']);
+/** The wait when such a refusal gives no retryAfter. */
+const DEFAULT_RETRY_AFTER_SECONDS = 1;
 
 export class Session extends EventEmitter<SessionEvents> {
   readonly host: string;
@@ -127,7 +135,8 @@ export class Session extends EventEmitter<SessionEvents> {
   /** The newest message passed on, to recognise the same history after a reconnect. */
   #newest: Pick<ChatMessage, 'id' | 'user' | 'time'> | undefined;
   #attempt = 0;
-  #retryAfterMs: number | undefined;
+  /** Seconds the server's goodbye asked us to wait before coming back. */
+  #goodbyeRetryAfter: number | undefined;
   /** When the server last said goodbye (epoch ms). */
   #goodbyeAt = 0;
   #hasBeenOnline = false;
@@ -135,6 +144,8 @@ export class Session extends EventEmitter<SessionEvents> {
   #waitingLogin: WaitingLogin | undefined;
   #queue: Outgoing[] = [];
   #isPumping = false;
+  /** The server refused a send for a while (WAIT_AND_RESEND): no send goes out until the wait ends. */
+  #isHoldingSends = false;
   #timers = new Set<NodeJS.Timeout>();
   #isStarted = false;
 
@@ -285,7 +296,7 @@ export class Session extends EventEmitter<SessionEvents> {
     connection.on('change', (push) => this.#applyChange(push));
     connection.on('goodbye', (push) => {
       this.#goodbyeAt = Date.now();
-      if (push.retryAfter !== undefined) this.#retryAfterMs = push.retryAfter * 1000;
+      if (push.retryAfter !== undefined) this.#goodbyeRetryAfter = push.retryAfter;
     });
     connection.on('sessionEnded', (push) => this.#sessionEnded(push.reason));
     connection.on('close', (error) => this.#lost(connection, error));
@@ -451,8 +462,14 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   #scheduleReconnect(error: ParleyError): void {
-    const delay = this.#retryAfterMs ?? backoffDelay(Math.max(1, this.#attempt), this.#options.backoff ?? DEFAULT_BACKOFF);
-    this.#retryAfterMs = undefined;
+    // A wait the server asked for (a goodbye, a refusal at hello such as TOO_MANY_CONNECTIONS)
+    // comes first: retrying sooner is refused again, and adds to the load that caused it.
+    const retryAfter = error.retryAfter ?? this.#goodbyeRetryAfter;
+    this.#goodbyeRetryAfter = undefined;
+    const delay =
+      retryAfter !== undefined
+        ? retryAfterDelay(retryAfter)
+        : backoffDelay(Math.max(1, this.#attempt), this.#options.backoff ?? DEFAULT_BACKOFF);
     this.#later(delay, () => void this.#connect());
     const isRestarting = this.#goodbyeAt > 0 && Date.now() - this.#goodbyeAt < RESTART_GRACE_MS;
     this.#setState({ kind: 'offline', error, retryAt: Date.now() + delay, attempt: this.#attempt, isRestarting });
@@ -476,7 +493,7 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   async #pump(): Promise<void> {
-    if (this.#isPumping) return;
+    if (this.#isPumping || this.#isHoldingSends) return;
     this.#isPumping = true;
     try {
       while (this.#queue.length > 0 && this.#connection && this.#token !== undefined) {
@@ -489,8 +506,8 @@ export class Session extends EventEmitter<SessionEvents> {
           item.resolve(reply);
         } catch (caught) {
           const error = toParleyError(caught);
-          if (error.code === 'RATE_LIMITED') {
-            this.#later((error.retryAfter ?? 1) * 1000, () => void this.#pump());
+          if (WAIT_AND_RESEND.has(error.code)) {
+            this.#holdSends(error);
             return;
           }
           // The login ended while this send was on its way: it waits for the next login.
@@ -508,6 +525,18 @@ export class Session extends EventEmitter<SessionEvents> {
     } finally {
       this.#isPumping = false;
     }
+  }
+
+  /** Kept at the head of the queue; sent again, same clientId, once the server's wait is over. */
+  #holdSends(refusal: ParleyError): void {
+    const delay = retryAfterDelay(refusal.retryAfter ?? DEFAULT_RETRY_AFTER_SECONDS);
+    this.#isHoldingSends = true;
+    this.#later(delay, () => {
+      this.#isHoldingSends = false;
+      void this.#pump();
+    });
+    const seconds = Math.max(1, Math.round(delay / 1000));
+    this.emit('problem', new ParleyError(refusal.code, `${refusal.message} (sending again in ${seconds}s)`, refusal.retryAfter));
   }
 
   #requireOnline(): Connection {

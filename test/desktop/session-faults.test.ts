@@ -2,10 +2,15 @@
 // wrong at a bad moment: a reply that is slow or lost, a connection that breaks as it is being
 // prepared, a server that refuses for a while. A relay between the two (relay.ts) picks the moment.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { Session } from '../../client/desktop/session.js';
+import { JOURNAL_FILE } from '../../server/journal.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
+import { RawClient } from '../helpers/tcp-client.js';
 import { until } from '../http/support.js';
 import { Relay, type RelayLink } from './relay.js';
 
@@ -84,4 +89,72 @@ test('a connection that breaks in the same chunk as the last reply of its prepar
   const sent = await session.send('after the broken line');
   assert.equal(sent.duplicate, false);
   await until(async () => seen.includes('after the broken line'), 'the message pushed back to the session');
+});
+
+test('a send refused with UNAVAILABLE waits out retryAfter on the same connection and is then stored once', async (t) => {
+  // The server logs to stdout: a log file would be refused by the same file size limit.
+  const server = await startServer({ args: ['--log', '-', '--workers', '0'] });
+  t.after(() => server.stop());
+  const relay = await Relay.start(server.tcpPort);
+  t.after(() => relay.close());
+  const sends = requestsOf(relay, 'send');
+  const refusals: string[] = [];
+  relay.toClient = (line) => {
+    const frame = JSON.parse(line) as WireFrame & { error?: { code: string } };
+    if (isReplyTo(line, sends) && frame.error) refusals.push(frame.error.code);
+    return undefined;
+  };
+  const session = newSession(t, relay.port);
+  const problems: string[] = [];
+  session.on('problem', (error) => problems.push(`${error.code}: ${error.message}`));
+  session.start();
+  await until(async () => session.state.kind === 'online', 'the session online');
+  const bob = await RawClient.connect(server.tcpPort);
+  t.after(() => bob.close());
+  await bob.login('bob');
+
+  // The disk refuses the journal from now on (see test/server/disk-refusal.test.ts). Bob's send
+  // is the one in flight when it fails; the server refuses new sends after that.
+  const journalBytes = statSync(join(server.dataDir, JOURNAL_FILE)).size;
+  execFileSync('prlimit', ['--pid', String(server.pid), `--fsize=${journalBytes}:`]);
+  const inFlight = bob.request('send', { text: 'in flight as the disk filled' });
+  await until(async () => server.output().includes('"event":"journal-append-failed"'), 'the failed append in the log');
+  const sent = session.send('typed while the disk is full');
+  await until(async () => refusals.length > 0, 'the refusal of the first try');
+  assert.deepEqual(refusals, ['UNAVAILABLE']);
+  assert.deepEqual(
+    session.queued.map((item) => item.text),
+    ['typed while the disk is full'],
+    'still queued, to go again with the same clientId',
+  );
+
+  execFileSync('prlimit', ['--pid', String(server.pid), '--fsize=unlimited:']);
+  assert.equal((await inFlight).ok, true);
+  const stored = await sent;
+  assert.equal(stored.duplicate, false, 'the refused try stored nothing');
+  assert.equal(sends.size, 2, 'one refused try, one after the wait');
+  assert.equal(relay.accepted, 1, 'the connection was kept, not closed and reopened');
+  assert.equal(session.state.kind, 'online');
+  const history = await bob.request('history', {});
+  assert.deepEqual(
+    history.messages.map((message: { text: string }) => message.text),
+    ['in flight as the disk filled', 'typed while the disk is full'],
+  );
+  assert.match(problems[0] ?? '', /^UNAVAILABLE: the server cannot save to disk right now; .* \(sending again in [5-8]s\)$/);
+});
+
+test("a server at its connection limit is asked again only after its retryAfter (30 s), not the session's short backoff", async (t) => {
+  const server = await startServer({ args: ['--max-clients', '1'] });
+  t.after(() => server.stop());
+  const occupant = await RawClient.connect(server.tcpPort);
+  t.after(() => occupant.close());
+  const session = newSession(t, server.tcpPort);
+  const startedAt = Date.now();
+  session.start();
+  await until(async () => session.state.kind === 'offline', 'the refusal');
+  const state = session.state;
+  assert.ok(state.kind === 'offline');
+  assert.equal(state.error.code, 'TOO_MANY_CONNECTIONS');
+  const wait = state.retryAt - startedAt;
+  assert.ok(wait >= 30_000 && wait <= 45_000 + 1_000, `waits ${wait} ms: retryAfter 30 s plus up to half again`);
 });
