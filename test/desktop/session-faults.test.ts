@@ -158,3 +158,35 @@ test("a server at its connection limit is asked again only after its retryAfter 
   const wait = state.retryAt - startedAt;
   assert.ok(wait >= 30_000 && wait <= 45_000 + 1_000, `waits ${wait} ms: retryAfter 30 s plus up to half again`);
 });
+
+test('a send whose reply is lost with the connection is sent again with the same clientId and stored once', async (t) => {
+  const { server, relay } = await serveWithRelay(t);
+  const sends = requestsOf(relay, 'send');
+  const clientIds: string[] = [];
+  const noteClientId = relay.toServer;
+  relay.toServer = (line, link) => {
+    const frame = JSON.parse(line) as WireFrame & { clientId?: string };
+    if (frame.op === 'send' && frame.clientId) clientIds.push(frame.clientId);
+    return noteClientId(line, link);
+  };
+  // The server stores the first send and answers; the answer never arrives, the connection breaks.
+  relay.toClient = (line, link) => {
+    if (relay.accepted !== 1 || !isReplyTo(line, sends)) return undefined;
+    link.cut();
+    return null;
+  };
+  const session = newSession(t, relay.port);
+  session.start();
+  await until(async () => session.state.kind === 'online', 'the session online');
+  const sent = await session.send('said once');
+  assert.equal(sent.duplicate, true, "the server's answer to the second try: the message it already had");
+  assert.equal(relay.accepted, 2);
+  assert.equal(clientIds.length, 2);
+  assert.equal(clientIds[0], clientIds[1], 'both tries carry the same clientId');
+
+  const reader = await RawClient.connect(server.tcpPort);
+  t.after(() => reader.close());
+  await reader.login('bob');
+  const history = await reader.request('history', {});
+  assert.deepEqual(history.messages, [sent.message], 'stored once');
+});
