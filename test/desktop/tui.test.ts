@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Connection } from '../../client/desktop/connection.js';
 import { ROOT, startServer, type RunningServer } from '../helpers/server.js';
+import { Relay, type RelayLink } from './relay.js';
 import { TmuxPane } from './tmux-pane.js';
 
 const CLIENT_MAIN = join(ROOT, 'dist/client/desktop/main.js');
@@ -221,7 +222,8 @@ test('the terminal client takes pastes whole, leaves typing after a click alone,
     pane.type('third line');
     await pane.waitFor(/^ {3}third line$/m);
     pane.keys('Enter');
-    await pane.waitFor((screen) => /alice ┃ first line\n +┃ second line\n +┃ third line\n/.test(screen));
+    // With its time: a row still waiting to be sent shows the same text, with a · instead.
+    await pane.waitFor((screen) => /\d\d:\d\d +alice ┃ first line\n +┃ second line\n +┃ third line\n/.test(screen));
     assert.deepEqual(await texts(server), ['first line\nsecond line\nthird line']);
   });
 
@@ -297,4 +299,53 @@ test('on the name prompt with the server unreachable, a refused name says why in
   pane.type('x'.repeat(33));
   pane.keys('Enter');
   await pane.waitFor(/^ ○ offline · retrying in \ds · username is 33 characters; the limit is 32$/m);
+});
+
+test('a message resent after a lost reply, whose original was deleted meanwhile, leaves no empty row behind', async (t) => {
+  const server = await startServer();
+  t.after(() => server.stop());
+  const relay = await Relay.start(server.tcpPort);
+  t.after(() => relay.close());
+  // The first send's reply is lost with the connection, and the client is kept out until the
+  // message has been deleted elsewhere; its resend is then answered with a duplicate of a
+  // message that is gone.
+  const sendIds = new WeakMap<RelayLink, Set<number>>();
+  let sendReplies = 0;
+  relay.toServer = (line, link) => {
+    const frame = JSON.parse(line) as { id?: number; op?: string };
+    if (frame.op === 'send' && frame.id !== undefined) sendIds.set(link, (sendIds.get(link) ?? new Set()).add(frame.id));
+    return undefined;
+  };
+  relay.toClient = (line, link) => {
+    const frame = JSON.parse(line) as { id?: number; ok?: boolean };
+    if (frame.ok === undefined || frame.id === undefined || !sendIds.get(link)?.has(frame.id)) return undefined;
+    if (++sendReplies > 1) return undefined;
+    relay.isAccepting = false;
+    link.cut();
+    return null;
+  };
+  const pane = new TmuxPane(`${process.execPath} ${CLIENT_MAIN} --host 127.0.0.1 --port ${relay.port} --user alice`, {
+    width: 80,
+    height: 24,
+  });
+  t.after(() => pane.close());
+  await pane.waitFor('● connected');
+  pane.type('gone before its answer');
+  pane.keys('Enter');
+  await pane.waitFor(() => !relay.isAccepting);
+
+  const elsewhere = await Connection.open({ host: '127.0.0.1', port: server.tcpPort });
+  t.after(() => elsewhere.close());
+  await elsewhere.request('login', { username: 'alice' });
+  const [original] = (await elsewhere.request('history', {})).messages;
+  assert.equal(original?.text, 'gone before its answer');
+  await elsewhere.request('delete', { messageId: original.id });
+  relay.isAccepting = true;
+
+  await pane.waitFor(() => sendReplies === 2);
+  pane.type('after');
+  pane.keys('Enter');
+  const screen = await pane.waitFor(/\d\d:\d\d +alice ┃ after$/m);
+  assert.doesNotMatch(screen, /alice ┃ *$/m, 'no row for the deleted original');
+  assert.ok(!screen.includes('gone before its answer'));
 });

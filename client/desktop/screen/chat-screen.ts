@@ -357,7 +357,13 @@ export class ChatScreen {
     this.#composer.take();
     this.#pane.jumpToNewest();
     this.#session.send(text).then(
-      ({ message }) => this.#addLive(message),
+      ({ message, duplicate }) => {
+        // Shown now if the feed has not brought it yet. A duplicate (a resend after a lost
+        // reply) was stored earlier and came through the feed, with its deletion if it is gone
+        // since; the server then answers with an emptied or evicted copy, which must not return.
+        const last = this.#session.last;
+        if (!duplicate && (last === undefined || message.id > last)) this.#addLive(message);
+      },
       (error: unknown) => {
         this.#tell('error', `not sent: ${toParleyError(error).message}`);
         if (this.#composer.isEmpty) this.#composer.set(text);
