@@ -349,3 +349,25 @@ test('a message resent after a lost reply, whose original was deleted meanwhile,
   assert.doesNotMatch(screen, /alice ┃ *$/m, 'no row for the deleted original');
   assert.ok(!screen.includes('gone before its answer'));
 });
+
+test('a message over the limit is refused before sending, with the rule the server applies, and stays in the composer', async (t) => {
+  const server = await startServer();
+  t.after(() => server.stop());
+  const pane = new TmuxPane(`${process.execPath} ${CLIENT_MAIN} --host 127.0.0.1 --port ${server.tcpPort} --user alice`, {
+    width: 120,
+    height: 24,
+  });
+  t.after(() => pane.close());
+  await pane.waitFor('● connected');
+  pane.type(`\x1b[200~${'x'.repeat(4_001)}\x1b[201~`);
+  await pane.waitFor('4,001/4,000');
+  pane.keys('Enter');
+  await pane.waitFor('the message is 4001 characters; the limit is 4000, so shorten it or split it');
+  assert.ok(pane.screen().includes('4,001/4,000'), 'the text is still there');
+  pane.keys('BSpace');
+  await pane.waitFor('4,000/4,000');
+  pane.keys('Enter');
+  await pane.waitFor(/\d\d:\d\d +alice ┃ x{10}/); // stored: a row still waiting has no time
+  assert.doesNotMatch(pane.screen(), /\/4,000/, 'the composer is empty');
+  assert.deepEqual((await texts(server)).map((text) => text.length), [4_000]);
+});
