@@ -167,6 +167,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return this.#isClosed;
   }
 
+  /** Why the connection closed (DISCONNECTED when it was our own close()); undefined while open. */
+  get closeReason(): ParleyError | undefined {
+    return this.#closeError;
+  }
+
   /**
    * Sends one request and resolves with its reply's body (without `id` and `ok`). Rejects with
    * the server's error code, TIMEOUT, or DISCONNECTED.

@@ -33,11 +33,11 @@
 // so they are stored in the order they were typed.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { DEFAULT_BACKOFF, backoffDelay, retryAfterDelay, type BackoffOptions } from '../../protocol/backoff.js';
 import { DEFAULT_PAGE_SIZE } from '../../protocol/limits.js';
 import type { ChatMessage } from '../../protocol/message.js';
 import type { ReplyBodies } from '../../protocol/tcp-frames.js';
 import { checkUsername } from '../../protocol/username.js';
-import { DEFAULT_BACKOFF, backoffDelay, type BackoffOptions } from './backoff.js';
 import {
   Connection,
   DEFAULT_HOST,
@@ -109,7 +109,15 @@ interface WaitingLogin {
 }
 
 /** Errors after which a send is worth retrying on the next connection rather than dropping. */
-const RETRYABLE = new Set(['DISCONNECTED', 'TIMEOUT', 'SHUTTING_DOWN', 'UNAVAILABLE', 'NOT_LOGGED_IN']);
+const RETRYABLE = new Set(['DISCONNECTED', 'TIMEOUT', 'SHUTTING_DOWN', 'NOT_LOGGED_IN']);
+/**
+ * Refusals of a send that store nothing and say when to come back (retryAfter). The connection
+ * is fine: the send waits on it and goes again with the same clientId. Closing it instead would
+ * only make every client reconnect and ask again at once, while the server is least able to cope.
+ */
+const WAIT_AND_RESEND = new Set(['RATE_LIMITED', 'UNAVAILABLE']);
+/** The wait when such a refusal gives no retryAfter. */
+const DEFAULT_RETRY_AFTER_SECONDS = 1;
 
 export class Session extends EventEmitter<SessionEvents> {
   readonly host: string;
@@ -117,6 +125,8 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly #options: SessionOptions;
   #state: SessionState = { kind: 'connecting', attempt: 1 };
   #connection: Connection | undefined;
+  /** A connection still being prepared (identify, catch up), so that close() closes it too. */
+  #preparing: Connection | undefined;
   /** The connection our subscription lives on. */
   #following: Connection | undefined;
   #username: string | undefined;
@@ -125,7 +135,8 @@ export class Session extends EventEmitter<SessionEvents> {
   /** The newest message passed on, to recognise the same history after a reconnect. */
   #newest: Pick<ChatMessage, 'id' | 'user' | 'time'> | undefined;
   #attempt = 0;
-  #retryAfterMs: number | undefined;
+  /** Seconds the server's goodbye asked us to wait before coming back. */
+  #goodbyeRetryAfter: number | undefined;
   /** When the server last said goodbye (epoch ms). */
   #goodbyeAt = 0;
   #hasBeenOnline = false;
@@ -133,6 +144,8 @@ export class Session extends EventEmitter<SessionEvents> {
   #waitingLogin: WaitingLogin | undefined;
   #queue: Outgoing[] = [];
   #isPumping = false;
+  /** The server refused a send for a while (WAIT_AND_RESEND): no send goes out until the wait ends. */
+  #isHoldingSends = false;
   #timers = new Set<NodeJS.Timeout>();
   #isStarted = false;
 
@@ -236,6 +249,8 @@ export class Session extends EventEmitter<SessionEvents> {
     const connection = this.#connection;
     this.#connection = undefined;
     connection?.close();
+    this.#preparing?.close();
+    this.#preparing = undefined;
     const error = new ParleyError('DISCONNECTED', 'the client closed before this message was sent');
     for (const item of this.#queue.splice(0)) item.reject(error);
     this.#waitingLogin?.reject(new ParleyError('DISCONNECTED', 'the client closed before logging in'));
@@ -250,13 +265,22 @@ export class Session extends EventEmitter<SessionEvents> {
     try {
       connection = await Connection.open(this.#options);
       if (this.#isClosed()) return connection.close();
+      this.#preparing = connection;
       await this.#prepare(connection);
     } catch (error) {
       connection?.close();
       if (!this.#isClosed()) this.#scheduleReconnect(toParleyError(error));
       return;
+    } finally {
+      this.#preparing = undefined;
     }
-    if (connection.isClosed || this.#isClosed()) return;
+    if (this.#isClosed()) return connection.close();
+    // Closed as the last reply came in (the same chunk): #lost ignored that close, because
+    // the connection was not the current one yet, so the reconnect is up to us.
+    if (connection.isClosed) return this.#scheduleReconnect(connection.closeReason ?? this.#lostError());
+    // The connection becomes the current one only now, so nothing is sent on it (queued
+    // sends, deletes) before the server knows who we are.
+    this.#connection = connection;
     this.#attempt = 0;
     this.#goodbyeAt = 0;
     this.#hasBeenOnline = true;
@@ -272,16 +296,13 @@ export class Session extends EventEmitter<SessionEvents> {
     connection.on('change', (push) => this.#applyChange(push));
     connection.on('goodbye', (push) => {
       this.#goodbyeAt = Date.now();
-      if (push.retryAfter !== undefined) this.#retryAfterMs = push.retryAfter * 1000;
+      if (push.retryAfter !== undefined) this.#goodbyeRetryAfter = push.retryAfter;
     });
     connection.on('sessionEnded', (push) => this.#sessionEnded(push.reason));
     connection.on('close', (error) => this.#lost(connection, error));
     await this.#identify(connection);
     // Reading needs a login too; without one the feed starts when login() succeeds.
     if (this.#token !== undefined) await this.#follow(connection);
-    // The connection becomes the current one only now, so nothing is sent on it (queued
-    // sends, deletes) before the server knows who we are.
-    this.#connection = connection;
   }
 
   /** Loads the newest page (first time) or replays from our cursor, then goes live. */
@@ -433,12 +454,22 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.#state.kind === 'closed') return;
     if (this.#connection !== connection) return; // still preparing: #connect handles the failure
     this.#connection = undefined;
-    this.#scheduleReconnect(error ?? new ParleyError('DISCONNECTED', `lost the connection to ${this.host}:${this.port}`));
+    this.#scheduleReconnect(error ?? this.#lostError());
+  }
+
+  #lostError(): ParleyError {
+    return new ParleyError('DISCONNECTED', `lost the connection to ${this.host}:${this.port}`);
   }
 
   #scheduleReconnect(error: ParleyError): void {
-    const delay = this.#retryAfterMs ?? backoffDelay(Math.max(1, this.#attempt), this.#options.backoff ?? DEFAULT_BACKOFF);
-    this.#retryAfterMs = undefined;
+    // A wait the server asked for (a goodbye, a refusal at hello such as TOO_MANY_CONNECTIONS)
+    // comes first: retrying sooner is refused again, and adds to the load that caused it.
+    const retryAfter = error.retryAfter ?? this.#goodbyeRetryAfter;
+    this.#goodbyeRetryAfter = undefined;
+    const delay =
+      retryAfter !== undefined
+        ? retryAfterDelay(retryAfter)
+        : backoffDelay(Math.max(1, this.#attempt), this.#options.backoff ?? DEFAULT_BACKOFF);
     this.#later(delay, () => void this.#connect());
     const isRestarting = this.#goodbyeAt > 0 && Date.now() - this.#goodbyeAt < RESTART_GRACE_MS;
     this.#setState({ kind: 'offline', error, retryAt: Date.now() + delay, attempt: this.#attempt, isRestarting });
@@ -462,7 +493,7 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   async #pump(): Promise<void> {
-    if (this.#isPumping) return;
+    if (this.#isPumping || this.#isHoldingSends) return;
     this.#isPumping = true;
     try {
       while (this.#queue.length > 0 && this.#connection && this.#token !== undefined) {
@@ -475,8 +506,8 @@ export class Session extends EventEmitter<SessionEvents> {
           item.resolve(reply);
         } catch (caught) {
           const error = toParleyError(caught);
-          if (error.code === 'RATE_LIMITED') {
-            this.#later((error.retryAfter ?? 1) * 1000, () => void this.#pump());
+          if (WAIT_AND_RESEND.has(error.code)) {
+            this.#holdSends(error);
             return;
           }
           // The login ended while this send was on its way: it waits for the next login.
@@ -494,6 +525,18 @@ export class Session extends EventEmitter<SessionEvents> {
     } finally {
       this.#isPumping = false;
     }
+  }
+
+  /** Kept at the head of the queue; sent again, same clientId, once the server's wait is over. */
+  #holdSends(refusal: ParleyError): void {
+    const delay = retryAfterDelay(refusal.retryAfter ?? DEFAULT_RETRY_AFTER_SECONDS);
+    this.#isHoldingSends = true;
+    this.#later(delay, () => {
+      this.#isHoldingSends = false;
+      void this.#pump();
+    });
+    const seconds = Math.max(1, Math.round(delay / 1000));
+    this.emit('problem', new ParleyError(refusal.code, `${refusal.message} (sending again in ${seconds}s)`, refusal.retryAfter));
   }
 
   #requireOnline(): Connection {

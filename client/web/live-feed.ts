@@ -28,6 +28,7 @@
 // - logout: an SSE `logout` event (this session ended in another tab or client), or a 401 on
 //   any request. The feed stops and tells the listener, with the server's reason when it gave one.
 import { fetchMessages, isSessionEnded, parseMessage } from './api.js';
+import { backoffDelay as backoff, retryAfterDelay } from '../../protocol/backoff.js';
 import { DEFAULT_PAGE_SIZE } from '../../protocol/limits.js';
 import type { ChangeSet } from '../../protocol/message.js';
 
@@ -60,8 +61,6 @@ const RECONNECTING_BEFORE_OFFLINE_MS = 10_000;
 const POLL_WAIT_SECONDS = 25;
 /** A long poll that has not answered this long after its wait is treated as lost. */
 const POLL_GRACE_MS = 10_000;
-const BACKOFF_FIRST_MS = 500;
-const BACKOFF_MAX_MS = 15_000;
 /** A goodbye's retryAfter when it has none we can read, and the most of it we honour. */
 const GOODBYE_RETRY_DEFAULT_S = 5;
 const GOODBYE_RETRY_MAX_S = 60;
@@ -199,7 +198,7 @@ export class LiveFeed {
       if (this.#source === source) this.#source = null;
       if (this.#isStopped) return;
       this.#setStatus('reconnecting');
-      const delay = readRetryAfter((event as MessageEvent).data) * 1000 * (1 + Math.random() / 2);
+      const delay = retryAfterDelay(readRetryAfter((event as MessageEvent).data));
       this.#quietUntil = Date.now() + delay;
       this.#schedule(delay);
     });
@@ -337,8 +336,3 @@ function readRetryAfter(data: unknown): number {
   return GOODBYE_RETRY_DEFAULT_S;
 }
 
-/** Exponential with jitter, so a restarted server is not hit by every client in the same instant. */
-function backoff(attempt: number): number {
-  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** Math.max(0, attempt - 1));
-  return ceiling / 2 + Math.random() * (ceiling / 2);
-}

@@ -4,18 +4,18 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ChatMessage } from '../../protocol/message.js';
-import { backoffDelay } from '../../client/desktop/backoff.js';
 import { Connection, type ChangePush } from '../../client/desktop/connection.js';
 import { ParleyError } from '../../client/desktop/errors.js';
 import { Session, type ResetReason, type SessionState } from '../../client/desktop/session.js';
-import { FrameDecoder } from '../../protocol/frame-decoder.js';
+import { backoffDelay, retryAfterDelay } from '../../protocol/backoff.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/tcp-client.js';
+import { Relay } from './relay.js';
 
 async function serve(t: { after: (fn: () => Promise<unknown>) => void }): Promise<RunningServer> {
   const server = await startServer();
@@ -253,6 +253,12 @@ test('backoff grows exponentially to its cap, with half of each wait random', ()
   assert.deepEqual([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(n, options, () => 0.999999)), [100, 200, 400, 800, 1000, 1000]);
 });
 
+test("a server's retryAfter is waited at least in full, and up to half again, at random", () => {
+  assert.equal(retryAfterDelay(5, () => 0), 5_000);
+  assert.equal(retryAfterDelay(5, () => 0.5), 6_250);
+  assert.equal(retryAfterDelay(5, () => 0.999999), 7_500);
+});
+
 /** Everything a session passes on, in order, as the ids a screen would show. */
 function record(session: Session): {
   shown: () => number[];
@@ -323,10 +329,13 @@ test('a session survives a server restart: resumes, replays without gap or dupli
   let server = await startServer({ dataDir, keepData: true });
   t.after(() => server.stop());
   const port = server.tcpPort;
+  // The session goes through a relay, so the test decides when it can get back in.
+  const relay = await Relay.start(port);
+  t.after(() => relay.close());
 
   const session = new Session({
     host: '127.0.0.1',
-    port,
+    port: relay.port,
     username: 'alice',
     backoff: { initialMs: 400, maxMs: 400 },
   });
@@ -344,12 +353,14 @@ test('a session survives a server restart: resumes, replays without gap or dupli
     ['typed offline 1', 'typed offline 2'],
   );
 
+  relay.isAccepting = false;
   server = await startServer({ dataDir, keepData: true, args: ['--tcp-port', String(port)] });
-  // Someone else writes right away, most likely before the session is back (its retries are
-  // 200-400 ms apart): the session has to get this from the replay after its cursor.
+  // Someone else writes before the session is let back in: the session has to get this from
+  // the replay after its cursor.
   const bob = await loggedIn(server, 'bob');
   t.after(() => bob.close());
   const fromBob = (await bob.request('send', { text: 'while alice was away' })).message;
+  relay.isAccepting = true;
 
   const [first, second] = await Promise.all(queued);
   assert.equal(first!.message.user, 'alice', 'the login was resumed with its token');
@@ -458,26 +469,16 @@ test('login() while the server is down keeps the name and logs in once it is up;
 
 test('a session-ended push logs the session out but keeps the connection; a new login() follows the chat again', async (t) => {
   const server = await serve(t);
-  // The client reaches the server through a relay that passes every byte on and notes the
-  // token of the login reply, so the test can end that session from another connection.
+  // The client reaches the server through a relay that notes the token of the login reply, so
+  // the test can end that session from another connection.
   let token: string | undefined;
-  const relay = createServer((client) => {
-    const upstream = connect({ host: '127.0.0.1', port: server.tcpPort });
-    const decoder = new FrameDecoder(1024 * 1024);
-    upstream.on('data', (chunk: Buffer) => {
-      for (const line of decoder.push(chunk).frames) token ??= (JSON.parse(line) as { token?: string }).token;
-      client.write(chunk);
-    });
-    client.pipe(upstream);
-    for (const socket of [client, upstream]) {
-      socket.on('error', () => {});
-      socket.on('close', () => (socket === client ? upstream : client).destroy());
-    }
-  });
-  relay.listen(0, '127.0.0.1');
-  await once(relay, 'listening');
+  const relay = await Relay.start(server.tcpPort);
   t.after(() => relay.close());
-  const { port } = relay.address() as { port: number };
+  relay.toClient = (line) => {
+    token ??= (JSON.parse(line) as { token?: string }).token;
+    return undefined;
+  };
+  const { port } = relay;
 
   const session = new Session({ host: '127.0.0.1', port, username: 'alice' });
   t.after(() => session.close());

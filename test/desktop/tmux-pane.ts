@@ -33,6 +33,11 @@ export class TmuxPane {
     return this.#tmux('capture-pane', '-p', '-t', 'main');
   }
 
+  /** False while the application hides the cursor (the client does while a message is selected). */
+  isCursorVisible(): boolean {
+    return this.#tmux('display-message', '-p', '-t', 'main', '#{cursor_flag}').trim() === '1';
+  }
+
   /** Key names as tmux knows them: Enter, Up, DC (Delete), PPage, C-c, ... */
   keys(...keys: string[]): void {
     this.#tmux('send-keys', '-t', 'main', ...keys);

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Connection } from '../../client/desktop/connection.js';
 import { ROOT, startServer, type RunningServer } from '../helpers/server.js';
+import { until } from '../helpers/until.js';
+import { Relay, type RelayLink } from './relay.js';
 import { TmuxPane } from './tmux-pane.js';
 
 const CLIENT_MAIN = join(ROOT, 'dist/client/desktop/main.js');
@@ -107,7 +109,7 @@ test('the terminal client logs in, chats live with HTTP, deletes its own message
     pane.keys('y');
     await pane.waitFor((screen) => !screen.includes('hello world'));
     assert.deepEqual(await texts(server), [`from the web: ${'漢字'.repeat(30)} 👋 done`]);
-    pane.keys('Escape');
+    await leaveSelection(pane);
   });
 
   await t.test('selects and deletes with the mouse: a right click asks, y deletes', async () => {
@@ -119,7 +121,7 @@ test('the terminal client logs in, chats live with HTTP, deletes its own message
     await pane.waitFor('Delete your message "click me"? (y/n)');
     pane.keys('y');
     await pane.waitFor((screen) => !screen.includes('click me'));
-    pane.keys('Escape');
+    await leaveSelection(pane);
   });
 
   await t.test('shows the server going away, queues what is typed, and catches up after a restart', async () => {
@@ -184,6 +186,18 @@ test('the terminal client logs in, chats live with HTTP, deletes its own message
 });
 
 /** An SGR mouse report (what xterm sends with mode 1006): button code, 1-based column and row. */
+/**
+ * Escape, and wait until it took effect. Text typed right after Escape could reach the client
+ * in the same read, and ESC followed by a letter is Alt+letter: the first letter would be lost.
+ * The hints line cannot tell (it gives way to the status at 80 columns), but the cursor can: it
+ * is hidden while a message is selected.
+ */
+async function leaveSelection(pane: TmuxPane): Promise<void> {
+  await pane.waitFor(() => !pane.isCursorVisible(), 2_000);
+  pane.keys('Escape');
+  await pane.waitFor(() => pane.isCursorVisible());
+}
+
 function mouse(button: number, x: number, y: number, isPress = true): string {
   return `\x1b[<${button};${x};${y}${isPress ? 'M' : 'm'}`;
 }
@@ -209,7 +223,8 @@ test('the terminal client takes pastes whole, leaves typing after a click alone,
     pane.type('third line');
     await pane.waitFor(/^ {3}third line$/m);
     pane.keys('Enter');
-    await pane.waitFor((screen) => /alice ┃ first line\n +┃ second line\n +┃ third line\n/.test(screen));
+    // With its time: a row still waiting to be sent shows the same text, with a · instead.
+    await pane.waitFor((screen) => /\d\d:\d\d +alice ┃ first line\n +┃ second line\n +┃ third line\n/.test(screen));
     assert.deepEqual(await texts(server), ['first line\nsecond line\nthird line']);
   });
 
@@ -252,7 +267,7 @@ test('the terminal client takes pastes whole, leaves typing after a click alone,
     pane.keys('DC');
     const screen = await pane.waitFor('not deleted: you are offline');
     assert.match(screen, /^ ○ server restarting · reconnecting in \ds · not deleted: you are offline$/m);
-    pane.keys('Escape');
+    await leaveSelection(pane);
   });
 
   await t.test('quitting with a message unsent asks first, and the message is printed once the terminal is back', async () => {
@@ -285,4 +300,75 @@ test('on the name prompt with the server unreachable, a refused name says why in
   pane.type('x'.repeat(33));
   pane.keys('Enter');
   await pane.waitFor(/^ ○ offline · retrying in \ds · username is 33 characters; the limit is 32$/m);
+});
+
+test('a message resent after a lost reply, whose original was deleted meanwhile, leaves no empty row behind', async (t) => {
+  const server = await startServer();
+  t.after(() => server.stop());
+  const relay = await Relay.start(server.tcpPort);
+  t.after(() => relay.close());
+  // The first send's reply is lost with the connection, and the client is kept out until the
+  // message has been deleted elsewhere; its resend is then answered with a duplicate of a
+  // message that is gone.
+  const sendIds = new WeakMap<RelayLink, Set<number>>();
+  let sendReplies = 0;
+  relay.toServer = (line, link) => {
+    const frame = JSON.parse(line) as { id?: number; op?: string };
+    if (frame.op === 'send' && frame.id !== undefined) sendIds.set(link, (sendIds.get(link) ?? new Set()).add(frame.id));
+    return undefined;
+  };
+  relay.toClient = (line, link) => {
+    const frame = JSON.parse(line) as { id?: number; ok?: boolean };
+    if (frame.ok === undefined || frame.id === undefined || !sendIds.get(link)?.has(frame.id)) return undefined;
+    if (++sendReplies > 1) return undefined;
+    relay.isAccepting = false;
+    link.cut();
+    return null;
+  };
+  const pane = new TmuxPane(`${process.execPath} ${CLIENT_MAIN} --host 127.0.0.1 --port ${relay.port} --user alice`, {
+    width: 80,
+    height: 24,
+  });
+  t.after(() => pane.close());
+  await pane.waitFor('● connected');
+  pane.type('gone before its answer');
+  pane.keys('Enter');
+  await pane.waitFor(() => !relay.isAccepting);
+
+  const elsewhere = await Connection.open({ host: '127.0.0.1', port: server.tcpPort });
+  t.after(() => elsewhere.close());
+  await elsewhere.request('login', { username: 'alice' });
+  const [original] = (await elsewhere.request('history', {})).messages;
+  assert.equal(original?.text, 'gone before its answer');
+  await elsewhere.request('delete', { messageId: original.id });
+  relay.isAccepting = true;
+
+  await pane.waitFor(() => sendReplies === 2);
+  pane.type('after');
+  pane.keys('Enter');
+  const screen = await pane.waitFor(/\d\d:\d\d +alice ┃ after$/m);
+  assert.doesNotMatch(screen, /alice ┃ *$/m, 'no row for the deleted original');
+  assert.ok(!screen.includes('gone before its answer'));
+});
+
+test('a message over the limit is refused before sending, with the rule the server applies, and stays in the composer', async (t) => {
+  const server = await startServer();
+  t.after(() => server.stop());
+  const pane = new TmuxPane(`${process.execPath} ${CLIENT_MAIN} --host 127.0.0.1 --port ${server.tcpPort} --user alice`, {
+    width: 120,
+    height: 24,
+  });
+  t.after(() => pane.close());
+  await pane.waitFor('● connected');
+  pane.type(`\x1b[200~${'x'.repeat(4_001)}\x1b[201~`);
+  await pane.waitFor('4,001/4,000');
+  pane.keys('Enter');
+  await pane.waitFor('the message is 4001 characters; the limit is 4000, so shorten it or split it');
+  assert.ok(pane.screen().includes('4,001/4,000'), 'the text is still there');
+  pane.keys('BSpace');
+  await pane.waitFor('4,000/4,000');
+  pane.keys('Enter');
+  await pane.waitFor('type a message'); // the composer is empty again
+  await until(async () => (await texts(server)).length === 1, 'the message stored');
+  assert.deepEqual((await texts(server)).map((text) => text.length), [4_000]);
 });

@@ -112,8 +112,13 @@ export interface ComposerView {
 
 const DRAFT_LABEL = ` ${glyphs.prompt}`;
 
+/** The draft's length as the server counts it: code points after NFC ("e" + U+0301 is one, é). */
+function draftLength(editor: LineEditor): number {
+  return countCharacters(editor.value.normalize('NFC'));
+}
+
 function counterText(editor: LineEditor): string {
-  const length = countCharacters(editor.value);
+  const length = draftLength(editor);
   return length > MAX_TEXT_LENGTH * 0.9 ? ` ${length.toLocaleString('en')}/${MAX_TEXT_LENGTH.toLocaleString('en')} ` : '';
 }
 
@@ -167,7 +172,7 @@ export function composerLines(mode: ComposerMode, width: number, maxRows: number
     const last = lines.at(-1)!;
     const used = last.spans.reduce((sum, span) => sum + textWidth(span.text), 0);
     last.spans.push({ text: ' '.repeat(Math.max(1, width - used - textWidth(counter))) });
-    const isOver = countCharacters(editor.value) > MAX_TEXT_LENGTH;
+    const isOver = draftLength(editor) > MAX_TEXT_LENGTH;
     last.spans.push({ text: counter, style: isOver ? theme.counterOver : theme.counter });
   }
   return {

@@ -16,7 +16,7 @@
 import type { Writable } from 'node:stream';
 import type { Terminal } from 'terminal-kit';
 import type { ChatMessage } from '../../../protocol/message.js';
-import { MAX_TEXT_LENGTH, countCharacters } from '../../../protocol/limits.js';
+import { checkText } from '../../../protocol/message-text.js';
 import { checkUsername } from '../../../protocol/username.js';
 import { toParleyError } from '../errors.js';
 import type { ResetReason, Session } from '../session.js';
@@ -350,14 +350,19 @@ export class ChatScreen {
     // Trailing blank lines and spaces never mean anything; a paste often ends in a newline.
     const text = this.#composer.value.trimEnd();
     if (text.trim() === '') return this.#pane.jumpToNewest(); // Enter on an empty line
-    const length = countCharacters(text.normalize('NFC'));
-    if (length > MAX_TEXT_LENGTH) {
-      return this.#tell('error', `message is ${length.toLocaleString('en')} characters; the limit is ${MAX_TEXT_LENGTH.toLocaleString('en')}`);
-    }
+    // The server's own rules (NFC, length, control characters), so it need not refuse.
+    const check = checkText(text);
+    if (!check.ok) return this.#tell('error', check.message);
     this.#composer.take();
     this.#pane.jumpToNewest();
-    this.#session.send(text).then(
-      ({ message }) => this.#addLive(message),
+    this.#session.send(check.text).then(
+      ({ message, duplicate }) => {
+        // Shown now if the feed has not brought it yet. A duplicate (a resend after a lost
+        // reply) was stored earlier and came through the feed, with its deletion if it is gone
+        // since; the server then answers with an emptied or evicted copy, which must not return.
+        const last = this.#session.last;
+        if (!duplicate && (last === undefined || message.id > last)) this.#addLive(message);
+      },
       (error: unknown) => {
         this.#tell('error', `not sent: ${toParleyError(error).message}`);
         if (this.#composer.isEmpty) this.#composer.set(text);

@@ -173,6 +173,13 @@ export class LineEditor {
         rows.push(this.#row(start, end));
         start = end;
         used = this.#cells(start, i);
+        // The word carried over may still leave no room for this character (a wide one): it
+        // then keeps a row of its own.
+        if (used + w > room && i > start) {
+          rows.push(this.#row(start, i));
+          start = i;
+          used = 0;
+        }
       }
       used += w;
     }

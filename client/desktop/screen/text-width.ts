@@ -151,6 +151,14 @@ export function wrap(text: string, width: number): string[] {
         widths = widths.slice(cut);
         used = widths.reduce((sum, n) => sum + n, 0);
         breakAt = -1;
+        // The word carried over may still leave no room for this grapheme (a wide one): it
+        // then keeps a line of its own.
+        if (used + w > limit && line.length > 0) {
+          lines.push(line.join(''));
+          line = [];
+          widths = [];
+          used = 0;
+        }
       }
       line.push(grapheme);
       widths.push(w);

@@ -6,6 +6,7 @@ import { composerLines, statusLine, type StatusView } from '../../../client/desk
 import { LineEditor } from '../../../client/desktop/screen/line-editor.js';
 import type { Line } from '../../../client/desktop/screen/painter.js';
 import { truncate } from '../../../client/desktop/screen/text-width.js';
+import { theme } from '../../../client/desktop/screen/theme.js';
 import { ParleyError } from '../../../client/desktop/errors.js';
 
 const NOW = 1_000_000;
@@ -70,4 +71,16 @@ test('a draft of several lines takes a row each, up to the limit, scrolled to th
   assert.deepEqual(capped.cursor, { row: 1, column: 7 });
   const selecting = composerLines({ kind: 'compose', editor, isSelecting: true }, 40, 6);
   assert.equal(selecting.cursor, undefined, 'no cursor in the composer while a message is selected');
+});
+
+test('the length counter counts as the server does, after NFC: "e" + U+0301 is one character', () => {
+  const editor = new LineEditor();
+  editor.insert('e\u0301'.repeat(3_700));
+  const near = composerLines({ kind: 'compose', editor, isSelecting: false }, 80, 1).lines.at(-1)!;
+  const counter = near.spans.at(-1)!;
+  assert.equal(counter.text, ' 3,700/4,000 ');
+  assert.equal(counter.style, theme.counter, 'not over the limit');
+  editor.set('e\u0301'.repeat(4_001));
+  const over = composerLines({ kind: 'compose', editor, isSelecting: false }, 80, 1).lines.at(-1)!.spans.at(-1)!;
+  assert.deepEqual([over.text, over.style], [' 4,001/4,000 ', theme.counterOver]);
 });

@@ -118,3 +118,10 @@ test('Home, End, Ctrl-U and Ctrl-K stop at a newline; Ctrl-D deletes forward', (
   editor.applyKey('CTRL_D');
   assert.equal(editor.value, 'keep this\ne');
 });
+
+test('a wide character after a row break that leaves it no room starts a row of its own, never past the width', () => {
+  // Width 3 leaves 2 cells of text (the last one is the cursor's); the break is the leading space.
+  const rows = typed(' a👋').layout(3).rows.map((row) => row.text);
+  assert.deepEqual(rows, [' ', 'a', '👋']);
+  assert.deepEqual(typed(' ab👋').layout(4).rows.map((row) => row.text), [' ', 'ab', '👋']);
+});

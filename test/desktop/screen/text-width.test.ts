@@ -59,3 +59,10 @@ test('keeps combining marks and emoji sequences whole across a break', () => {
   assert.deepEqual(wrap('e\u0301e\u0301e\u0301e\u0301', 3), ['e\u0301e\u0301e\u0301', 'e\u0301']);
   assert.deepEqual(wrap('ab👩‍👩‍👧cd', 3), ['ab', '👩‍👩‍👧c', 'd']);
 });
+
+test('a wide character after a break that leaves it no room goes to a line of its own, never past the width', () => {
+  // The break is the leading space; what it carries over fills the line but one cell.
+  assert.deepEqual(wrap(' a👋', 2), ['', 'a', '👋']);
+  assert.deepEqual(wrap(' ab👋 c', 3), ['', 'ab', '👋', 'c']);
+  for (const line of [...wrap(' a👋', 2), ...wrap(' ab👋 c', 3)]) assert.ok(textWidth(line) <= 3, `"${line}" fits`);
+});
