@@ -15,6 +15,7 @@ import { Session, type ResetReason, type SessionState } from '../../client/deskt
 import { backoffDelay, retryAfterDelay } from '../../protocol/backoff.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/tcp-client.js';
+import { closedPort } from '../helpers/closed-port.js';
 import { Relay } from './relay.js';
 
 async function serve(t: { after: (fn: () => Promise<unknown>) => void }): Promise<RunningServer> {
@@ -198,12 +199,7 @@ test('after unsubscribe no change arrives before the reply to a later ping', asy
 });
 
 test('open rejects with UNREACHABLE and a readable reason when nothing listens', async () => {
-  const listener = createServer();
-  listener.listen(0, '127.0.0.1');
-  await once(listener, 'listening');
-  const { port } = listener.address() as { port: number };
-  listener.close();
-  await once(listener, 'close');
+  const port = await closedPort();
   const error = await rejection(Connection.open({ host: '127.0.0.1', port }));
   assert.equal(error.code, 'UNREACHABLE');
   assert.equal(error.message, `cannot reach 127.0.0.1:${port}: connection refused (is the server running?)`);
@@ -444,12 +440,7 @@ test('open fails at once with a hint when pointed at the HTTP port', async (t) =
 });
 
 test('login() while the server is down keeps the name and logs in once it is up; sends made meanwhile go out under it', async (t) => {
-  const listener = createServer();
-  listener.listen(0, '127.0.0.1');
-  await once(listener, 'listening');
-  const { port } = listener.address() as { port: number };
-  listener.close();
-  await once(listener, 'close');
+  const port = await closedPort();
 
   const session = new Session({ host: '127.0.0.1', port, backoff: { initialMs: 100, maxMs: 100 } });
   t.after(() => session.close());

@@ -3,13 +3,13 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { Connection } from '../../client/desktop/connection.js';
 import type { ChatMessage } from '../../protocol/message.js';
 import { ROOT, startServer, type RunningServer } from '../helpers/server.js';
+import { closedPort } from '../helpers/closed-port.js';
 
 const CLIENT_MAIN = join(ROOT, 'dist/client/desktop/main.js');
 
@@ -145,12 +145,7 @@ test("--tail follows a server whose history starts over and prints only what is 
 });
 
 test('an unreachable server is a clear error and exit status 1 in every mode', async () => {
-  const listener = createServer();
-  listener.listen(0, '127.0.0.1');
-  await once(listener, 'listening');
-  const { port } = listener.address() as { port: number };
-  listener.close();
-  await once(listener, 'close');
+  const port = await closedPort();
   const where = ['--host', '127.0.0.1', '--port', String(port), '--user', 'alice'];
   for (const mode of [['--send', 'hi'], ['--history', '5'], ['--tail']]) {
     const result = await run([...where, ...mode]);

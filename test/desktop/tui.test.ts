@@ -2,15 +2,14 @@
 // (tmux), against a real server, read back from the screen. One story, step by step, since
 // each step starts from where the previous one left the screen.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Connection } from '../../client/desktop/connection.js';
 import { ROOT, startServer, type RunningServer } from '../helpers/server.js';
 import { until } from '../helpers/until.js';
+import { closedPort } from '../helpers/closed-port.js';
 import { Relay, type RelayLink } from './relay.js';
 import { TmuxPane } from './tmux-pane.js';
 
@@ -287,12 +286,7 @@ test('the terminal client takes pastes whole, leaves typing after a click alone,
 });
 
 test('on the name prompt with the server unreachable, a refused name says why in full at 80 columns', async (t) => {
-  const listener = createServer();
-  listener.listen(0, '127.0.0.1');
-  await once(listener, 'listening');
-  const { port } = listener.address() as { port: number };
-  listener.close();
-  await once(listener, 'close');
+  const port = await closedPort();
   const pane = new TmuxPane(`${process.execPath} ${CLIENT_MAIN} --host 127.0.0.1 --port ${port}`, { width: 80, height: 24 });
   t.after(() => pane.close());
   await pane.waitFor('○ offline');
