@@ -65,8 +65,7 @@ export class Connection implements Subscriber, SessionHolder {
   /** Frames decoded but not started yet, from #nextFrame on. */
   #frames: string[] = [];
   #nextFrame = 0;
-  /** Set while subscribed; `live` once the backlog is replayed and the reply written. */
-  #subscription: { live: boolean; last: number } | null = null;
+  #subscription: Subscription | null = null;
   #closing = false;
   /** The socket is gone ('close'); the connection must not enter the session index again. */
   #isClosed = false;
@@ -263,11 +262,11 @@ export class Connection implements Subscriber, SessionHolder {
     const userBefore = this.username;
     try {
       let body: object;
-      let goLive: (() => void) | undefined;
+      let subscription: Subscription | undefined;
       if (request.op === 'subscribe') {
         const subscribed = await this.#subscribe(request);
         if (subscribed === null) return; // the client is gone: nobody to answer
-        ({ reply: body, goLive } = subscribed);
+        ({ reply: body, subscription } = subscribed);
       } else if (request.op === 'unsubscribe') {
         this.#stopSubscription();
         body = {};
@@ -280,10 +279,11 @@ export class Connection implements Subscriber, SessionHolder {
         if (request.op === 'login') this.#deps.metrics?.logins.inc({ transport: 'tcp' });
       }
       if (request.op === 'logout' && userBefore !== undefined) this.#deps.logger.info('logout', { transport: 'tcp', user: userBefore });
-      // Live in the same turn as the reply is written, so no push can come between the two.
-      goLive?.();
+      if (subscription !== undefined && !this.#isStillSubscribed(subscription)) return;
       this.#deps.metrics?.tcpFrames.inc({ op: request.op, outcome: 'ok' });
       this.#outbox.write(encodeFrame({ id: request.id, ok: true, ...body }));
+      // In the same turn as the reply: no push can come between the two.
+      if (subscription) this.#goLive(subscription);
     } catch (error) {
       const { error: apiError, isBug } = toApiError(error);
       if (isBug) this.#deps.logger.error('tcp-request-failed', { op: request.op, error });
@@ -293,68 +293,73 @@ export class Connection implements Subscriber, SessionHolder {
   }
 
   /**
-   * Pushes every change after `last`; #run then calls `goLive` as it writes the reply, so nothing
-   * is missed or doubled. Null when the client went away meanwhile.
+   * Pushes every change after `last` (the backlog) and answers with the cursor it reached; #run
+   * writes the reply, then #goLive catches up and turns the subscription live. Null when the
+   * client went away meanwhile.
    */
   async #subscribe(
     request: Extract<Request, { op: 'subscribe' }>,
-  ): Promise<{ reply: { last: number; missed: boolean }; goLive: () => void } | null> {
+  ): Promise<{ reply: { last: number; missed: boolean }; subscription: Subscription } | null> {
     requireSession(this.#context);
     const from = optionalCursor(request, 'last');
     this.#stopSubscription();
-    const subscription = { live: false, last: from ?? this.#deps.chat.cursor };
+    const subscription: Subscription = { live: false, last: from ?? this.#deps.chat.cursor };
     this.#subscription = subscription;
-    // In the hub from the start, so that it collects every change published from now on; what
-    // it flushes before the subscription is live is ignored (deliver), because the replay reads
-    // the ring up to the newest change after it.
+    // In the hub from the start; what it flushes before the subscription is live is ignored
+    // (deliver), because the ring is read up to the newest change before it goes live.
     this.#deps.hub.add(this);
     let missed = false;
     if (from !== undefined) {
       for (;;) {
-        const start = subscription.last;
-        const page = this.#deps.chat.liveChangesAfter(start, BACKLOG_PAGE);
+        const page = this.#pushPage(subscription);
         missed ||= page.missed;
-        for (const change of page.changes) this.#outbox.write(encodePush(change));
-        // A cursor the chat cannot continue from (evicted, or from a history that began again)
-        // is replaced by the one it answered with: keeping a cursor from the future would
-        // filter out every real push. Otherwise the cursor only moves forward (a lagging
-        // cluster node may answer with less than the client has already seen).
-        subscription.last = page.missed ? page.last : Math.max(subscription.last, page.last);
-        // A page may push nothing (its messages were deleted before anyone saw them) and still
-        // move the cursor, so only the newest change, or a cursor that no longer moves (a
-        // lagging cluster node), ends the replay.
-        if (subscription.last >= this.#deps.chat.cursor || subscription.last === start) break;
+        if (page.isCaughtUp) break;
         if (this.#outbox.isFull) await this.#outbox.room();
-        if (this.#subscription !== subscription) {
-          const why = this.#whySubscriptionEnded();
-          if (why === null) return null;
-          throw why;
-        }
+        if (!this.#isStillSubscribed(subscription)) return null;
       }
     }
-    // Every change after `last` was published after the loop's last read, and only microtasks
-    // run between that read and this (the hub flushes on setImmediate), so the hub has yet to
-    // flush it; bytesAfter() drops what the replay already sent. Nothing is missed or doubled,
-    // and nothing is kept here meanwhile.
-    const goLive = () => {
-      if (this.#subscription === subscription) {
-        subscription.live = true;
-        return;
-      }
-      const why = this.#whySubscriptionEnded();
-      if (why !== null) throw why;
-    };
-    return { reply: { last: subscription.last, missed }, goLive };
+    return { reply: { last: subscription.last, missed }, subscription };
+  }
+
+  /**
+   * Pushes what was published since the backlog's last read and turns the subscription live,
+   * in one turn: a batch the hub flushed in between was ignored, and is read here instead;
+   * batches flushed from now on are delivered, less what was pushed (PushBatch.bytesAfter).
+   */
+  #goLive(subscription: Subscription): void {
+    if (this.#subscription !== subscription) return;
+    while (!this.#pushPage(subscription).isCaughtUp);
+    subscription.live = true;
+  }
+
+  /** Pushes the next page of changes after the subscription's cursor and moves the cursor. */
+  #pushPage(subscription: Subscription): { missed: boolean; isCaughtUp: boolean } {
+    const start = subscription.last;
+    if (start === this.#deps.chat.cursor) return { missed: false, isCaughtUp: true };
+    const page = this.#deps.chat.liveChangesAfter(start, BACKLOG_PAGE);
+    for (const change of page.changes) this.#outbox.write(encodePush(change));
+    // A cursor the chat cannot continue from (evicted, or from a history that began again) is
+    // replaced by the one it answered with: keeping a cursor from the future would filter out
+    // every real push. Otherwise the cursor only moves forward (a lagging cluster node may
+    // answer with less than the client has already seen).
+    subscription.last = page.missed ? page.last : Math.max(start, page.last);
+    // A page may push nothing (its messages were deleted before anyone saw them) and still move
+    // the cursor, so only the newest change, or a cursor that no longer moves (a lagging
+    // cluster node), ends the replay.
+    const isCaughtUp = subscription.last >= this.#deps.chat.cursor || subscription.last === start;
+    return { missed: page.missed, isCaughtUp };
   }
 
   // A subscribe cannot be replaced or unsubscribed while it runs (those wait for it), so only
   // the session ending elsewhere or the connection closing ends its subscription early. The
-  // client sent nothing wrong; the answer says what happened (null: the client is gone).
-  #whySubscriptionEnded(): ApiError | null {
+  // client sent nothing wrong: it hears what happened (thrown), or nothing if it is gone (false).
+  #isStillSubscribed(subscription: Subscription): boolean {
+    if (this.#subscription === subscription) return true;
     if (this.#session === undefined) {
-      return new ApiError('NOT_LOGGED_IN', 'your session ended (logged out on another connection or server) while the backlog was being sent; log in again, then subscribe from the cursor of the last push you received');
+      throw new ApiError('NOT_LOGGED_IN', 'your session ended (logged out on another connection or server) while the backlog was being sent; log in again, then subscribe from the cursor of the last push you received');
     }
-    return this.#closedWith ?? null;
+    if (this.#closedWith !== undefined) throw this.#closedWith;
+    return false;
   }
 
   #stopSubscription(): void {
@@ -408,6 +413,13 @@ export class Connection implements Subscriber, SessionHolder {
     this.#deps.sessions.move(this, this.#sessionHash, undefined);
     this.#sessionHash = undefined;
   }
+}
+
+/** Set while subscribed; `live` once the backlog is replayed and the reply written. */
+interface Subscription {
+  live: boolean;
+  /** The cursor of the last change pushed (or skipped as not news to this client). */
+  last: number;
 }
 
 function errorReply(id: RequestId | null, error: ApiError): ErrorReply {
