@@ -3,23 +3,17 @@
 // (PIDs are reused). Two servers starting at the same moment: exactly one gets the folder.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chownSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SERVER_MAIN, startServer, type RunningServer } from '../helpers/server.js';
 import { runServer } from './support.js';
-
-function temporaryDataDir(t: { after(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-pid-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 const pidIn = (dataDir: string) => Number(readFileSync(join(dataDir, 'parley.pid'), 'utf8'));
 
 test('a second server on a data folder a running Parley uses is refused, naming the first one', { timeout: 20_000 }, async (t) => {
-  const dataDir = temporaryDataDir(t);
+  const dataDir = temporaryFolder(t, 'pid');
   const first = await startServer({ dataDir });
   t.after(() => first.stop());
   const second = await runServer(['--host', '127.0.0.1', '--tcp-port', '0', '--http-port', '0', '--data-dir', dataDir, '--log', 'off']);
@@ -29,7 +23,7 @@ test('a second server on a data folder a running Parley uses is refused, naming 
 });
 
 test('a stale parley.pid naming a live program that is not Parley does not block the start', { timeout: 20_000 }, async (t) => {
-  const dataDir = temporaryDataDir(t);
+  const dataDir = temporaryFolder(t, 'pid');
   const stranger = spawn('sleep', ['60'], { stdio: 'ignore' });
   t.after(() => stranger.kill('SIGKILL'));
   await new Promise((resolve) => stranger.once('spawn', resolve));
@@ -43,7 +37,7 @@ test('a stale parley.pid naming a live program that is not Parley does not block
 });
 
 test('a parley.pid with no number in it is taken over', { timeout: 20_000 }, async (t) => {
-  const dataDir = temporaryDataDir(t);
+  const dataDir = temporaryFolder(t, 'pid');
   writeFileSync(join(dataDir, 'parley.pid'), 'garbage\n');
   const server = await startServer({ dataDir });
   t.after(() => server.stop());
@@ -53,7 +47,7 @@ test('a parley.pid with no number in it is taken over', { timeout: 20_000 }, asy
 test('of two servers started at once on one data folder exactly one runs', { timeout: 60_000 }, async (t) => {
   // A few rounds, each with a stale PID file and each without, so the race is really run.
   for (const round of [1, 2, 3, 4]) {
-    const dataDir = temporaryDataDir(t);
+    const dataDir = temporaryFolder(t, 'pid');
     if (round % 2 === 0) writeFileSync(join(dataDir, 'parley.pid'), '999999999\n');
     const results = await Promise.allSettled([startServer({ dataDir, args: ['--workers', '1'] }), startServer({ dataDir, args: ['--workers', '1'] })]);
     const running = results.filter((r): r is PromiseFulfilledResult<RunningServer> => r.status === 'fulfilled').map((r) => r.value);
@@ -102,7 +96,7 @@ function serveAsNobodyWithHiddenProc(dataDir: string): Promise<{ wasReady: boole
 test('a stale parley.pid this user wrote, now naming another user\'s process that /proc hides, is taken over', { skip: needsRoot, timeout: 30_000 }, async (t) => {
   // The service's case after a power cut: its PID file names a number now used by a process of
   // another user, and /proc hides that process, so its command line cannot be read.
-  const dataDir = temporaryDataDir(t);
+  const dataDir = temporaryFolder(t, 'pid');
   chownSync(dataDir, NOBODY, NOBODY);
   const stranger = spawn('sleep', ['60'], { stdio: 'ignore' }); // root's: nobody gets EPERM
   t.after(() => stranger.kill('SIGKILL'));

@@ -1,23 +1,17 @@
 // Restarts and crashes: what was acknowledged is there afterwards, sessions too, and ids
 // keep increasing from where they were.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Journal, JOURNAL_FILE } from '../../server/journal.js';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/tcp-client.js';
 import { until } from '../helpers/until.js';
-
-function temporaryDataDir(t: { after: (fn: () => void) => void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-durability-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 test('a restart keeps messages, deletions and sessions; ids continue upward', async (t) => {
-  const dataDir = temporaryDataDir(t);
+  const dataDir = temporaryFolder(t, 'durability');
   const first = await startServer({ dataDir });
   const client = await RawClient.connect(first.tcpPort);
   const login = await client.login('keeper');
@@ -43,7 +37,7 @@ test('a restart keeps messages, deletions and sessions; ids continue upward', as
 });
 
 test('idempotent retries hold across a restart', async (t) => {
-  const dataDir = temporaryDataDir(t);
+  const dataDir = temporaryFolder(t, 'durability');
   const first = await startServer({ dataDir });
   const client = await RawClient.connect(first.tcpPort);
   await client.login('retry');
@@ -61,7 +55,7 @@ test('idempotent retries hold across a restart', async (t) => {
 });
 
 test('kill -9 during a burst of sends loses nothing that was acknowledged', async (t) => {
-  const dataDir = temporaryDataDir(t);
+  const dataDir = temporaryFolder(t, 'durability');
   const server = await startServer({ dataDir, args: ['--workers', '2'] });
   const acknowledged = new Map<number, string>();
   const writers = await Promise.all(Array.from({ length: 4 }, () => RawClient.connect(server.tcpPort)));
@@ -116,7 +110,7 @@ async function burstOfLongMessages(server: RunningServer, writers: number, perWr
 
 for (const [flags, limit] of [[['--arena-mb', '1'], 'a 1 MiB arena'], [['--capacity', '16'], '16 slots']] as const) {
   test(`with ${limit}, a burst larger than the ring is acknowledged only once journaled, and subscribers see every message (#4)`, async (t) => {
-    const dataDir = temporaryDataDir(t);
+    const dataDir = temporaryFolder(t, 'durability');
     const server = await startServer({ dataDir, args: ['--workers', '2', ...flags] });
     t.after(() => server.stop());
     const subscriber = await RawClient.connect(server.tcpPort);
@@ -145,7 +139,7 @@ for (const [flags, limit] of [[['--arena-mb', '1'], 'a 1 MiB arena'], [['--capac
 }
 
 test('the journal stays near what the ring can hold, however long the texts (#8)', async (t) => {
-  const dataDir = temporaryDataDir(t);
+  const dataDir = temporaryFolder(t, 'durability');
   // The ring holds at most 1 MiB of text; 1,024 slots keep the record-count rule out of play.
   const server = await startServer({ dataDir, args: ['--arena-mb', '1', '--capacity', '1024'] });
   t.after(() => server.stop());

@@ -2,8 +2,7 @@ import test, { type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -11,12 +10,7 @@ import { Journal, JOURNAL_FILE } from '../../server/journal.js';
 import { crc32, MAX_RECORD_BYTES } from '../../server/journal-format.js';
 import { writeSnapshot } from '../../server/journal-snapshot.js';
 import type { Change, MessageChange } from '../../server/ring-buffer.js';
-
-function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-journal-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 function message(seq: number, text = `message ${seq}`): MessageChange {
   return { kind: 'message', seq, user: 'ann', text, timeMs: 1_700_000_000_000 + seq, clientId: seq % 2 === 0 ? `c${seq}` : null, deletedAt: 0 };
@@ -39,7 +33,7 @@ test('crc32 matches the standard check value', () => {
 });
 
 test('records round-trip across close and reopen', async (t) => {
-  const dir = tempDir(t);
+  const dir = temporaryFolder(t, 'journal');
   const opened = await Journal.open(dir);
   assert.deepEqual(opened.records, []);
   assert.equal(opened.truncatedBytes, 0);
@@ -61,7 +55,7 @@ test('records round-trip across close and reopen', async (t) => {
 });
 
 test('records come back in seq order even when appended out of order', async (t) => {
-  const dir = tempDir(t);
+  const dir = temporaryFolder(t, 'journal');
   const { journal } = await Journal.open(dir);
   await Promise.all([journal.append([message(5)]), journal.append([message(3), message(4)])]);
   await journal.append([message(2)]);
@@ -70,7 +64,7 @@ test('records come back in seq order even when appended out of order', async (t)
 });
 
 test('a torn last record is cut off, earlier records are kept and later appends work', async (t) => {
-  const dir = tempDir(t);
+  const dir = temporaryFolder(t, 'journal');
   const { journal } = await Journal.open(dir);
   await journal.append(messages(1, 3));
   await journal.close();
@@ -109,7 +103,7 @@ test('garbage, zeros or a flipped bit at the end are dropped, never fatal', asyn
     }],
   ];
   for (const [name, damage] of tails) {
-    const dir = tempDir(t);
+    const dir = temporaryFolder(t, 'journal');
     const { journal } = await Journal.open(dir);
     await journal.append(messages(1, 3));
     await journal.close();
@@ -125,7 +119,7 @@ test('garbage, zeros or a flipped bit at the end are dropped, never fatal', asyn
 });
 
 test('an empty or header-torn file starts a fresh journal; a foreign file is refused', async (t) => {
-  const dir = tempDir(t);
+  const dir = temporaryFolder(t, 'journal');
   writeFileSync(join(dir, JOURNAL_FILE), 'PRLY');
   assert.deepEqual((await reopen(dir)).records, []);
   assert.equal(statSync(join(dir, JOURNAL_FILE)).size, 8);
@@ -134,7 +128,7 @@ test('an empty or header-torn file starts a fresh journal; a foreign file is ref
 });
 
 test('appends made while a sync is in flight share the next sync (group commit)', async (t) => {
-  const dir = tempDir(t);
+  const dir = temporaryFolder(t, 'journal');
   const syncs: number[] = [];
   const { journal } = await Journal.open(dir, { onFsync: (seconds, records) => {
     assert.ok(seconds >= 0);
@@ -153,7 +147,7 @@ test('appends made while a sync is in flight share the next sync (group commit)'
 });
 
 test('compaction keeps the snapshot of what came before it and every record appended during it', async (t) => {
-  const dir = tempDir(t);
+  const dir = temporaryFolder(t, 'journal');
   const { journal } = await Journal.open(dir);
   await journal.append(messages(1, 10));
   const sizeBefore = journal.sizeBytes;
@@ -180,7 +174,7 @@ test('compaction keeps the snapshot of what came before it and every record appe
 });
 
 test('a compaction whose snapshot fails leaves the journal as it was, and later appends work', async (t) => {
-  const dir = tempDir(t);
+  const dir = temporaryFolder(t, 'journal');
   const { journal } = await Journal.open(dir);
   await journal.append(messages(1, 5));
   await assert.rejects(journal.compact(async () => { throw new Error('the worker died'); }), /the worker died/);
@@ -191,7 +185,7 @@ test('a compaction whose snapshot fails leaves the journal as it was, and later 
 });
 
 test('close() flushes waiting appends; appends after close and oversized records are refused', async (t) => {
-  const dir = tempDir(t);
+  const dir = temporaryFolder(t, 'journal');
   const { journal } = await Journal.open(dir);
   const waiting = journal.append([message(1)]);
   await journal.close();
@@ -205,7 +199,7 @@ test('close() flushes waiting appends; appends after close and oversized records
 });
 
 test('kill -9 during a burst of appends loses no acknowledged record', async (t) => {
-  const dir = tempDir(t);
+  const dir = temporaryFolder(t, 'journal');
   const child = fileURLToPath(new URL('./journal-crash-child.js', import.meta.url));
   let acknowledged: number[] = [];
   for (let round = 0; round < 3; round++) {

@@ -1,27 +1,21 @@
 // The sessions file: torn or odd lines left by a crash, and a login flood that must not grow it
 // without bound. Real files in a temporary folder, and a real server for the restart.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type TestContext } from 'node:test';
 import { hashToken } from '../../server/chat/session-token.js';
 import { SessionStore } from '../../server/store/sessions.js';
 import { startServer } from '../helpers/server.js';
 import { RawClient } from '../helpers/tcp-client.js';
-
-function tempDir(t: TestContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-sessions-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 function addLine(username: string, token: string): string {
   return `${JSON.stringify({ op: 'add', hash: hashToken(token), username, createdMs: 1 })}\n`;
 }
 
 test('a login made after a crash tore the last line of sessions.jsonl survives the next restart', async (t) => {
-  const dataDir = tempDir(t);
+  const dataDir = temporaryFolder(t, 'sessions');
   // A crash in the middle of an append: one whole line, then half of the next.
   const torn = '{"op":"add","hash":"hKx0';
   writeFileSync(join(dataDir, 'sessions.jsonl'), addLine('before', 'token-before') + torn);
@@ -44,7 +38,7 @@ test('a login made after a crash tore the last line of sessions.jsonl survives t
 });
 
 test('lines that are JSON but not session entries (null, numbers, lists, half entries) are skipped', async (t) => {
-  const dir = tempDir(t);
+  const dir = temporaryFolder(t, 'sessions');
   const odd = ['null', '42', '[]', '"add"', '{"op":"add"}', '{"op":"remove"}', '{"op":"add","hash":"h","username":7,"createdMs":1}'];
   writeFileSync(join(dir, 'sessions.jsonl'), `${odd.join('\n')}\n${addLine('kept', 'kept-token')}`);
   const store = await SessionStore.open(dir);
@@ -54,7 +48,7 @@ test('lines that are JSON but not session entries (null, numbers, lists, half en
 });
 
 test('a flood of logins and logouts rewrites sessions.jsonl while running, so it stays small', async (t) => {
-  const dir = tempDir(t);
+  const dir = temporaryFolder(t, 'sessions');
   const store = await SessionStore.open(dir);
   const { token: kept } = await store.create('stays');
   const rounds = 1500;

@@ -4,8 +4,7 @@
 // starts over when the server's history began again (reset), and falls back to long polling
 // where Server-Sent Events cannot work (no EventSource, or a proxy that breaks the stream).
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { startServer } from '../helpers/server.js';
@@ -13,10 +12,10 @@ import type { Page } from 'playwright-core';
 import { JOURNAL_FILE } from '../../server/journal.js';
 import { assertNoProblems, launchBrowser, openChat, row, rowTexts, send, setTabHidden } from './helpers/browser.js';
 import { HttpUser } from './helpers/chat-api.js';
+import { temporaryFolder } from '../helpers/temporary-folder.js';
 
 test('a server restart mid-session is survived: reconnect, catch up, no duplicates', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'parley-web-restart-'));
-  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const dataDir = temporaryFolder(t, 'web-restart');
   let server = await startServer({ dataDir, keepData: true });
   t.after(() => server.stop());
   const browser = await launchBrowser(t);
@@ -62,8 +61,7 @@ test('a server restart mid-session is survived: reconnect, catch up, no duplicat
 });
 
 test('a server that says goodbye is given the seconds it asks for before the page catches up', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'parley-web-goodbye-'));
-  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const dataDir = temporaryFolder(t, 'web-goodbye');
   let server = await startServer({ dataDir, keepData: true });
   t.after(() => server.stop());
   const browser = await launchBrowser(t);
@@ -145,8 +143,7 @@ test('a drop shows "reconnecting" for ten seconds, then "offline", even while a 
 });
 
 test('a server whose history began again replaces the page’s list instead of merging into it', async (t) => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'parley-web-reset-'));
-  t.after(() => rmSync(dataDir, { recursive: true, force: true }));
+  const dataDir = temporaryFolder(t, 'web-reset');
   let server = await startServer({ dataDir, keepData: true });
   t.after(() => server.stop());
   const browser = await launchBrowser(t);
