@@ -48,6 +48,13 @@ export interface LocalChatOptions {
 const STORE_TASK = fileURLToPath(new URL('../workers/store-task.js', import.meta.url));
 const COMPACT_TASK = fileURLToPath(new URL('../workers/compact-task.js', import.meta.url));
 
+// Piscina loads a task file with require() first. On Node 20.19+ that is require(esm), and a
+// worker terminated while it loads our ES modules that way aborts the whole process
+// ("FATAL ERROR: v8::Module::IsGraphAsync", SIGABRT): a stop right after a start did that now
+// and then. Without require(esm) Piscina falls back to import(), which termination does not crash.
+const NO_REQUIRE_ESM = '--no-experimental-require-module';
+const WORKER_EXEC_ARGV = process.allowedNodeEnvironmentFlags.has(NO_REQUIRE_ESM) ? [...process.execArgv, NO_REQUIRE_ESM] : process.execArgv;
+
 export class LocalChat implements Chat {
   readonly ring: RingBuffer;
   readonly pool: Piscina | null;
@@ -119,6 +126,7 @@ export class LocalChat implements Chat {
             minThreads: options.workers,
             maxThreads: options.workers,
             idleTimeout: Number.POSITIVE_INFINITY,
+            execArgv: WORKER_EXEC_ARGV,
           })
         : null;
     const chat = new LocalChat(ring, pool, journal, sessions, options);
