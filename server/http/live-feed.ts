@@ -1,15 +1,14 @@
 // One subscription to the chat for the whole HTTP edge, fanned out to every SSE stream and
 // waiting long-poll, plus the clock of their heartbeats and the end of a session's clients
 // when that session ends (chat.onSessionEnded: a logout on any connection or cluster node).
-// Changes published together (one round of the commit loop, one read from Redis) are delivered
-// as one batch as soon as the publisher yields (a microtask, not the next turn of the event loop,
-// which under load comes only after every other socket's callbacks): each change is serialised
+// Changes arrive in batches (server/chat/subscribe-in-batches.ts): each change is serialised
 // once for all streams, each stream gets one write per batch, and a burst of sends wakes a
 // long-poll once instead of once per message.
 //
 // Relies on the chat publishing a change only once reads can return it (LocalChat publishes,
 // then announces): a stream that catches up by reading and then turns live misses nothing.
 import type { Chat, LiveChange } from '../chat/chat.js';
+import { subscribeInBatches } from '../chat/subscribe-in-batches.js';
 import { changeEvent } from './sse-format.js';
 
 export type EndReason = 'shutdown' | 'logout';
@@ -56,11 +55,9 @@ export class LiveFeed {
   readonly #unsubscribe: () => void;
   readonly #unsubscribeSessions: () => void;
   readonly #heartbeat: NodeJS.Timeout;
-  #pending: LiveChange[] = [];
-  #isFlushScheduled = false;
 
   constructor(chat: Chat, heartbeatMs: number) {
-    this.#unsubscribe = chat.subscribe((change) => this.#publish(change));
+    this.#unsubscribe = subscribeInBatches(chat, (changes) => this.#deliver(changes));
     this.#unsubscribeSessions = chat.onSessionEnded((tokenHash) => this.#endSession(tokenHash));
     this.#heartbeat = setInterval(() => {
       for (const client of this.#clients) client.heartbeat();
@@ -91,18 +88,8 @@ export class LiveFeed {
     for (const client of this.#clients) if (client.tokenHash === tokenHash) client.end('logout');
   }
 
-  #publish(change: LiveChange): void {
-    this.#pending.push(change);
-    if (this.#isFlushScheduled) return;
-    this.#isFlushScheduled = true;
-    queueMicrotask(() => this.#flush());
-  }
-
-  #flush(): void {
-    this.#isFlushScheduled = false;
-    const changes = this.#pending;
-    this.#pending = [];
-    if (changes.length === 0 || this.#clients.size === 0) return;
+  #deliver(changes: LiveChange[]): void {
+    if (this.#clients.size === 0) return;
     const batch = new LiveBatch(changes);
     // A client may end itself while being delivered to; Set iteration allows that.
     for (const client of this.#clients) client.deliver(batch);

@@ -1,8 +1,6 @@
-// Fan-out of live changes to TCP subscribers: one chat subscription for the whole listener.
-// Changes published together (one round of the commit loop, one read from Redis) go out as soon
-// as the publisher yields (a microtask: the next turn of the event loop would come, under load,
-// only after every other socket's callbacks), as one Buffer encoded once and written to every
-// subscriber with one write each.
+// Fan-out of live changes to TCP subscribers: one chat subscription for the whole listener,
+// whose batches (server/chat/subscribe-in-batches.ts) go out as one Buffer encoded once and
+// written to every subscriber with one write each.
 //
 // Why: a push is one write() per subscriber, and on loopback that system call (which also wakes
 // the reader) is most of the cost: 5,000 subscribers at 20 messages/s kept the primary thread
@@ -13,6 +11,7 @@
 import { encodeFrame } from '../../protocol/frame-decoder.js';
 import type { Push } from '../../protocol/tcp-frames.js';
 import type { Chat, LiveChange } from '../chat/chat.js';
+import { subscribeInBatches } from '../chat/subscribe-in-batches.js';
 
 export interface Subscriber {
   deliver(batch: PushBatch): void;
@@ -46,17 +45,9 @@ export class PushBatch {
 export class SubscriberHub {
   readonly #subscribers = new Set<Subscriber>();
   readonly #unsubscribe: () => void;
-  #pending: LiveChange[] = [];
-  #isFlushScheduled = false;
 
   constructor(chat: Chat) {
-    this.#unsubscribe = chat.subscribe((change) => {
-      if (this.#subscribers.size === 0) return;
-      this.#pending.push(change);
-      if (this.#isFlushScheduled) return;
-      this.#isFlushScheduled = true;
-      queueMicrotask(() => this.#flush());
-    });
+    this.#unsubscribe = subscribeInBatches(chat, (changes) => this.#deliver(changes));
   }
 
   add(subscriber: Subscriber): void {
@@ -72,11 +63,8 @@ export class SubscriberHub {
     this.#subscribers.clear();
   }
 
-  #flush(): void {
-    this.#isFlushScheduled = false;
-    const changes = this.#pending;
-    this.#pending = [];
-    if (changes.length === 0 || this.#subscribers.size === 0) return;
+  #deliver(changes: LiveChange[]): void {
+    if (this.#subscribers.size === 0) return;
     const batch = new PushBatch(changes);
     // A subscriber may leave while being delivered to; Set iteration allows that.
     for (const subscriber of this.#subscribers) subscriber.deliver(batch);
